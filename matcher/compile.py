@@ -1,0 +1,558 @@
+"""From validated criteria files to immutable, resolved rule trees.
+
+This stage resolves every name a criterion uses -- concept sets, patient attributes, units --
+and reports each unresolved name as a located diagnostic with a "did you mean" hint, all at load
+time, so that evaluation never meets a typo. The result, ``CompiledTrial``, is immutable and is
+reused for every patient; it is safe to share between threads.
+
+Identical leaf rules (same concept set, same window, same bounds) are interned across all the
+trials loaded together: each distinct leaf carries a unique ``key``, and an evaluation computes
+each key once per patient however many trials use it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Final, Literal
+
+from pydantic import ValidationError
+
+from matcher.codes import canonical_unit, unit_factor
+from matcher.concepts import (
+    ConceptKind,
+    ConceptLibrary,
+    ConceptSet,
+    bundled_concepts_dir,
+    ingredient_set,
+    load_concepts,
+)
+from matcher.dates import Duration
+from matcher.errors import CriteriaError, Diagnostic, InputError
+from matcher.patient import ATTRIBUTES, Sex, suggest
+from matcher.schema import (
+    AgeRule,
+    AllRule,
+    AnyRule,
+    AttributeRule,
+    ConditionRule,
+    Example,
+    LactatingRule,
+    MedicationRule,
+    NotRule,
+    ObservationRule,
+    PregnantRule,
+    Rule,
+    SexRule,
+    TrialFile,
+)
+from matcher.source import Document, SourceProblems, parse_yaml, read_text
+from matcher.validation import diagnostics_from_validation
+
+__all__ = [
+    "AgeLeaf",
+    "AllNode",
+    "AnyNode",
+    "AttributeLeaf",
+    "Catalog",
+    "CompiledCriterion",
+    "CompiledTrial",
+    "ConditionLeaf",
+    "Leaf",
+    "MedicationLeaf",
+    "Node",
+    "NotNode",
+    "ObservationLeaf",
+    "SexLeaf",
+    "StatusLeaf",
+    "load_catalog",
+]
+
+CriterionKind = Literal["inclusion", "exclusion"]
+
+_KEYS: Final = itertools.count()
+_KEYS_LOCK: Final = threading.Lock()
+
+
+def _next_key() -> int:
+    with _KEYS_LOCK:
+        return next(_KEYS)
+
+
+# --- the compiled tree -------------------------------------------------------------------------
+# Leaves compare by content (``key`` excluded) so that identical leaves can be interned.
+
+
+@dataclass(frozen=True, slots=True)
+class AgeLeaf:
+    min: int | None
+    max: int | None
+    key: int = field(default=-1, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SexLeaf:
+    values: frozenset[Sex]
+    key: int = field(default=-1, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeLeaf:
+    name: str
+    values: frozenset[str] | None
+    expected: bool | None
+    key: int = field(default=-1, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionLeaf:
+    concept: ConceptSet
+    status: Literal["present", "ever"]
+    onset_at_least: Duration | None
+    onset_within: Duration | None
+    key: int = field(default=-1, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class MedicationLeaf:
+    concept: ConceptSet
+    within: Duration | None  # None: current use on the as-of date
+    key: int = field(default=-1, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationLeaf:
+    concept: ConceptSet
+    within: Duration
+    low: float | None
+    low_inclusive: bool
+    high: float | None
+    high_inclusive: bool
+    unit: str | None
+    key: int = field(default=-1, compare=False)
+
+    def in_range(self, value: float) -> bool:
+        if self.low is not None and (
+            value < self.low or (value == self.low and not self.low_inclusive)
+        ):
+            return False
+        return not (
+            self.high is not None
+            and (value > self.high or (value == self.high and not self.high_inclusive))
+        )
+
+    def bounds_text(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        if (
+            self.low is not None
+            and self.high is not None
+            and self.low_inclusive
+            and self.high_inclusive
+        ):
+            return f"{self.low:g}-{self.high:g}{unit}"
+        parts = []
+        if self.low is not None:
+            parts.append(f"{'at least' if self.low_inclusive else 'above'} {self.low:g}{unit}")
+        if self.high is not None:
+            parts.append(f"{'at most' if self.high_inclusive else 'below'} {self.high:g}{unit}")
+        return " and ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusLeaf:
+    """Pregnancy (``what='pregnant'``) or lactation (``what='lactating'``)."""
+
+    what: Literal["pregnant", "lactating"]
+    within: Duration
+    childbearing_min: int | None
+    childbearing_max: int | None
+    key: int = field(default=-1, compare=False)
+
+
+Leaf = (
+    AgeLeaf
+    | SexLeaf
+    | AttributeLeaf
+    | ConditionLeaf
+    | MedicationLeaf
+    | ObservationLeaf
+    | StatusLeaf
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AllNode:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyNode:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NotNode:
+    child: Node
+
+
+Node = Leaf | AllNode | AnyNode | NotNode
+
+
+def iter_leaves(node: Node) -> Iterator[Leaf]:
+    """Every leaf under ``node``, left to right."""
+    stack: list[Node] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, AllNode | AnyNode):
+            stack.extend(reversed(current.children))
+        elif isinstance(current, NotNode):
+            stack.append(current.child)
+        else:
+            yield current
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCriterion:
+    id: str
+    kind: CriterionKind
+    description: str
+    source: str
+    rule: Node | None
+    review: str | None
+
+
+@dataclass(frozen=True)
+class CompiledTrial:
+    """One trial, resolved and immutable."""
+
+    id: str
+    title: str
+    phase: str | None
+    status: str
+    sponsor: str
+    conditions: tuple[str, ...]
+    registry_url: str
+    last_reviewed: date
+    notes: str | None
+    not_recovered: tuple[str, ...]
+    criteria: tuple[CompiledCriterion, ...]
+    examples: tuple[Example, ...]
+    file: str
+    leaves: tuple[Leaf, ...] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Trials loaded together, the concept sets they use, and the files that failed to load."""
+
+    trials: tuple[CompiledTrial, ...]
+    concepts: ConceptLibrary
+    problems: tuple[Diagnostic, ...] = ()
+
+    def __iter__(self) -> Iterator[CompiledTrial]:
+        return iter(self.trials)
+
+    def __len__(self) -> int:
+        return len(self.trials)
+
+    def get(self, trial_id: str) -> CompiledTrial | None:
+        return next((t for t in self.trials if t.id == trial_id), None)
+
+
+# --- compiling one file ------------------------------------------------------------------------
+
+
+class _Compiler:
+    def __init__(
+        self, document: Document, concepts: ConceptLibrary, interned: dict[Leaf, Leaf]
+    ) -> None:
+        self.document = document
+        self.concepts = concepts
+        self.interned = interned
+        self.problems: list[Diagnostic] = []
+
+    def problem(
+        self, code: str, message: str, path: Sequence[str | int], *, at_key: bool = False
+    ) -> None:
+        where, line, column = self.document.locate(path, at_key=at_key)
+        self.problems.append(Diagnostic(code, message, self.document.file, line, column, where))
+
+    def intern(self, leaf: Leaf) -> Leaf:
+        found = self.interned.get(leaf)
+        if found is None:
+            found = replace(leaf, key=_next_key())
+            self.interned[found] = found
+        return found
+
+    def concept(self, name: str, kind: ConceptKind, path: Sequence[str | int]) -> ConceptSet | None:
+        found = self.concepts.sets.get(name)
+        if found is None:
+            hint = suggest(name, self.concepts.names(kind)) or suggest(name, self.concepts.names())
+            self.problem("unknown-concept", f"unknown {kind} concept set {name!r}{hint}", path)
+            return None
+        if found.kind is not kind:
+            self.problem(
+                "concept-kind",
+                f"{name!r} is a {found.kind} concept set; this rule needs a {kind} set",
+                path,
+            )
+            return None
+        return found
+
+    def rule(self, rule: Rule, path: tuple[str | int, ...]) -> Node | None:
+        if isinstance(rule, AllRule | AnyRule):
+            name = "all" if isinstance(rule, AllRule) else "any"
+            members = rule.all if isinstance(rule, AllRule) else rule.any
+            children = [self.rule(child, (*path, name, i)) for i, child in enumerate(members)]
+            if any(child is None for child in children):
+                return None
+            kept = tuple(c for c in children if c is not None)
+            return AllNode(kept) if isinstance(rule, AllRule) else AnyNode(kept)
+        if isinstance(rule, NotRule):
+            child = self.rule(rule.not_, (*path, "not"))
+            return None if child is None else NotNode(child)
+        leaf = self.leaf(rule, path)
+        return None if leaf is None else self.intern(leaf)
+
+    def leaf(self, rule: Rule, path: tuple[str | int, ...]) -> Leaf | None:
+        if isinstance(rule, AgeRule):
+            return AgeLeaf(rule.age.min, rule.age.max)
+        if isinstance(rule, SexRule):
+            return SexLeaf(frozenset(rule.sex))
+        if isinstance(rule, AttributeRule):
+            return self.attribute(rule, (*path, "attribute"))
+        if isinstance(rule, ConditionRule):
+            spec = rule.condition
+            concept = self.concept(
+                spec.concept, ConceptKind.CONDITION, (*path, "condition", "concept")
+            )
+            if concept is None:
+                return None
+            return ConditionLeaf(concept, spec.status, spec.onset_at_least, spec.onset_within)
+        if isinstance(rule, MedicationRule):
+            med = rule.medication
+            if med.ingredient is not None:
+                found: ConceptSet | None = ingredient_set(med.ingredient)
+            else:
+                assert med.concept is not None
+                found = self.concept(
+                    med.concept, ConceptKind.MEDICATION, (*path, "medication", "concept")
+                )
+            return None if found is None else MedicationLeaf(found, med.within)
+        if isinstance(rule, ObservationRule):
+            return self.observation(rule, (*path, "observation"))
+        if isinstance(rule, PregnantRule | LactatingRule):
+            status = rule.pregnant if isinstance(rule, PregnantRule) else rule.lactating
+            what: Literal["pregnant", "lactating"] = (
+                "pregnant" if isinstance(rule, PregnantRule) else "lactating"
+            )
+            return StatusLeaf(
+                what, status.within, status.childbearing_age.min, status.childbearing_age.max
+            )
+        raise AssertionError(f"unhandled rule {type(rule).__name__}")  # pragma: no cover
+
+    def attribute(self, rule: AttributeRule, path: tuple[str | int, ...]) -> Leaf | None:
+        spec = rule.attribute
+        known = ATTRIBUTES.get(spec.name)
+        if known is None:
+            self.problem(
+                "unknown-attribute",
+                f"unknown patient attribute {spec.name!r}{suggest(spec.name, tuple(ATTRIBUTES))}",
+                (*path, "name"),
+            )
+            return None
+        if known.boolean:
+            if spec.is_ is None:
+                self.problem(
+                    "unknown-attribute-value",
+                    f"{spec.name!r} is true or false: use 'is: true' or 'is: false'",
+                    (*path, "in"),
+                )
+                return None
+            return AttributeLeaf(spec.name, None, spec.is_)
+        if spec.in_ is None:
+            self.problem(
+                "unknown-attribute-value",
+                f"{spec.name!r} takes values: use 'in: [...]'",
+                (*path, "is"),
+            )
+            return None
+        bad = False
+        for i, value in enumerate(spec.in_):
+            if value not in known.values:
+                self.problem(
+                    "unknown-attribute-value",
+                    f"{spec.name!r} has no value {value!r}"
+                    f"{suggest(value, known.values)} (values: {', '.join(known.values)})",
+                    (*path, "in", i),
+                )
+                bad = True
+        return None if bad else AttributeLeaf(spec.name, frozenset(spec.in_), None)
+
+    def observation(self, rule: ObservationRule, path: tuple[str | int, ...]) -> Leaf | None:
+        spec = rule.observation
+        concept = self.concept(spec.concept, ConceptKind.OBSERVATION, (*path, "concept"))
+        if concept is None:
+            return None
+        unit = canonical_unit(spec.unit) if spec.unit is not None else canonical_unit(concept.unit)
+        if concept.unit is not None and unit_factor(concept.unit, unit) is None:
+            self.problem(
+                "unit-mismatch",
+                f"{concept.name!r} is measured in {concept.unit!r}; "
+                f"{spec.unit!r} is not convertible",
+                (*path, "unit"),
+            )
+            return None
+        low = spec.min if spec.min is not None else spec.above
+        high = spec.max if spec.max is not None else spec.below
+        return ObservationLeaf(
+            concept, spec.within, low, spec.above is None, high, spec.below is None, unit
+        )
+
+    def trial(self, model: TrialFile) -> CompiledTrial | None:
+        criteria: list[CompiledCriterion] = []
+        seen: dict[str, tuple[str, int]] = {}
+        before = len(self.problems)
+        for kind in ("inclusion", "exclusion"):
+            items = model.inclusion if kind == "inclusion" else model.exclusion
+            for i, item in enumerate(items):
+                if item.id in seen:
+                    other = seen[item.id]
+                    self.problem(
+                        "duplicate-id",
+                        f"criterion id {item.id!r} is already used by {other[0]}[{other[1]}]",
+                        (kind, i, "id"),
+                    )
+                seen.setdefault(item.id, (kind, i))
+                node = None if item.rule is None else self.rule(item.rule, (kind, i, "rule"))
+                criteria.append(
+                    CompiledCriterion(
+                        item.id, kind, item.description, item.source, node, item.review
+                    )
+                )
+        for i, example in enumerate(model.examples):
+            for name in example.expect.criteria:
+                if name not in seen:
+                    self.problem(
+                        "unknown-criterion",
+                        f"the trial has no criterion {name!r}{suggest(name, tuple(seen))}",
+                        ("examples", i, "expect", "criteria", name),
+                        at_key=True,
+                    )
+        if len(self.problems) > before:
+            return None
+        leaves: dict[int, Leaf] = {}
+        for criterion in criteria:
+            if criterion.rule is not None:
+                for leaf in iter_leaves(criterion.rule):
+                    leaves.setdefault(leaf.key, leaf)
+        return CompiledTrial(
+            id=model.id,
+            title=model.title,
+            phase=model.phase,
+            status=model.status.value,
+            sponsor=model.sponsor,
+            conditions=model.conditions,
+            registry_url=model.registry_url,
+            last_reviewed=model.last_reviewed,
+            notes=model.notes,
+            not_recovered=model.not_recovered,
+            criteria=tuple(criteria),
+            examples=model.examples,
+            file=self.document.file,
+            leaves=tuple(leaves.values()),
+        )
+
+
+def _compile_file(
+    path: Path, concepts: ConceptLibrary, interned: dict[Leaf, Leaf], problems: list[Diagnostic]
+) -> CompiledTrial | None:
+    try:
+        document = parse_yaml(read_text(path), str(path))
+    except InputError as exc:
+        problems.extend(exc.diagnostics)
+        return None
+    except SourceProblems as exc:
+        problems.extend(exc.diagnostics)
+        return None
+    try:
+        model = TrialFile.model_validate(document.data)
+    except ValidationError as exc:
+        problems.extend(diagnostics_from_validation(exc, document, TrialFile))
+        return None
+    compiler = _Compiler(document, concepts, interned)
+    trial = compiler.trial(model)
+    problems.extend(compiler.problems)
+    if trial is not None and path.stem != trial.id:
+        problems.append(
+            Diagnostic(
+                "file-name",
+                f"the file of trial {trial.id} must be named {trial.id}.yaml",
+                str(path),
+                *document.positions.get(("id",), (1, 1)),
+                "id",
+            )
+        )
+        return None
+    return trial
+
+
+def trial_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
+    """Trial files named by ``paths`` (folders give their ``*.yaml``), and concept folders."""
+    files: list[Path] = []
+    concept_dirs: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.glob("*.yaml") if p.is_file()))
+            folder = path
+        else:
+            files.append(path)
+            folder = path.parent
+        if (folder / "concepts").is_dir():
+            concept_dirs.append(folder / "concepts")
+    return files, concept_dirs
+
+
+def load_catalog(paths: Sequence[Path], *, strict: bool = True) -> Catalog:
+    """Load trial files (and folders of them) with the concept sets they need.
+
+    Concept sets come from the bundled catalog, then from any ``concepts/`` folder beside the given
+    files; a later set replaces a bundled one of the same name. With ``strict`` any problem raises
+    ``CriteriaError``; without it, good files load and broken ones are listed in ``problems``
+    (a broken concept set always raises: every trial may depend on it).
+    """
+    files, local_dirs = trial_files(paths)
+    dirs: list[Path] = []
+    for folder in [bundled_concepts_dir(), *local_dirs]:
+        if folder.is_dir() and all(folder.resolve() != d.resolve() for d in dirs):
+            dirs.append(folder)
+    concepts = load_concepts(dirs)
+    problems: list[Diagnostic] = []
+    interned: dict[Leaf, Leaf] = {}
+    trials: list[CompiledTrial] = []
+    owners: dict[str, str] = {}
+    for path in files:
+        trial = _compile_file(path, concepts, interned, problems)
+        if trial is None:
+            continue
+        if trial.id in owners:
+            problems.append(
+                Diagnostic(
+                    "duplicate-trial",
+                    f"trial {trial.id} is also defined in {owners[trial.id]}",
+                    str(path),
+                    1,
+                    1,
+                    "id",
+                )
+            )
+            continue
+        owners[trial.id] = str(path)
+        trials.append(trial)
+    if strict and problems:
+        raise CriteriaError(problems)
+    return Catalog(tuple(trials), concepts, tuple(problems))

@@ -1,0 +1,370 @@
+"""Concept sets: the drug classes, condition groups and observation codes that criteria name.
+
+A concept set is a YAML file in a ``concepts/`` folder (``criteria/concepts/`` for the bundled
+catalog); see the README, "Concept sets". Criteria refer to sets by name; ``matcher.compile``
+resolves the names, so a typo is an error when the trial is loaded, not a silent miss later.
+
+How a record matches a set:
+
+* **RxNorm, SNOMED CT, LOINC**: the exact code.
+* **ICD-10-CM**: the code or any ancestor, by prefix (``G90.5`` covers ``G90.511``; dots and case
+  do not matter, so ``G90511`` is the same code).
+* **Medication names**: the record's name is lower-cased and split into words (brackets, digits and
+  punctuation separate words); a set name matches when its words appear together, as whole words.
+  ``Clonazepam 0.5 MG Oral Tablet [Klonopin]`` matches ``clonazepam`` and ``klonopin``, but
+  ``amphetamine`` does not match ``dextroamphetamine``. This catches brand-name codes that a value
+  set of clinical drugs does not list.
+* **Condition names**: the whole display name, lower-cased, equals a listed name.
+
+ATC codes are kept for auditors (``matcher concepts NAME``) but never matched: records rarely carry
+them and the classes cut across what trials mean.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Final, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from matcher.bundled import bundled_catalog_dir
+from matcher.codes import canonical_code
+from matcher.errors import CriteriaError, Diagnostic
+from matcher.patient import Coding, suggest
+from matcher.source import SourceProblems, parse_yaml, read_text
+from matcher.validation import diagnostics_from_validation
+
+__all__ = [
+    "ConceptKind",
+    "ConceptLibrary",
+    "ConceptSet",
+    "ConceptSetFile",
+    "bundled_concepts_dir",
+    "load_concepts",
+    "normalise_name",
+]
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=80)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+CodeText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+class ConceptKind(StrEnum):
+    MEDICATION = "medication"
+    CONDITION = "condition"
+    OBSERVATION = "observation"
+
+
+_SYSTEMS_BY_KIND: Final = {
+    ConceptKind.MEDICATION: {"rxnorm"},
+    ConceptKind.CONDITION: {"icd10cm", "snomed"},
+    ConceptKind.OBSERVATION: {"loinc"},
+}
+
+
+class ConceptSetFile(BaseModel):
+    """The format of one concept set file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Identifier
+    kind: ConceptKind
+    title: Text
+    description: Text
+    source: Text
+    includes: tuple[Identifier, ...] = ()
+    atc: tuple[CodeText, ...] = ()
+    names: tuple[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)], ...
+    ] = ()
+    codes: dict[Literal["rxnorm", "icd10cm", "snomed", "loinc"], dict[CodeText, Text]] = Field(
+        default_factory=dict
+    )
+    unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if not (self.names or self.codes or self.includes):
+            raise PydanticCustomError(
+                "missing_key", "a concept set needs 'names', 'codes' or 'includes'"
+            )
+        wrong = sorted(set(self.codes) - _SYSTEMS_BY_KIND[self.kind])
+        if wrong:
+            allowed = ", ".join(sorted(_SYSTEMS_BY_KIND[self.kind]))
+            raise PydanticCustomError(
+                "wrong_system",
+                f"a {self.kind} set takes codes from {allowed}, not {', '.join(wrong)}",
+            )
+        if self.atc and self.kind is not ConceptKind.MEDICATION:
+            raise PydanticCustomError("wrong_system", "'atc' is for medication sets only")
+        if self.unit is not None and self.kind is not ConceptKind.OBSERVATION:
+            raise PydanticCustomError("wrong_system", "'unit' is for observation sets only")
+        return self
+
+
+_WORD_SPLIT: Final = re.compile(r"[^a-z]+")
+
+
+def normalise_name(text: str) -> tuple[str, ...]:
+    """Words of a drug or condition name: lower case, letters only, in order."""
+    return tuple(word for word in _WORD_SPLIT.split(text.lower()) if word)
+
+
+@dataclass(frozen=True, eq=False)
+class ConceptSet:
+    """A resolved concept set (includes flattened), ready for matching. Immutable."""
+
+    name: str
+    kind: ConceptKind
+    title: str
+    description: str
+    source: str
+    file: str
+    unit: str | None
+    atc: tuple[str, ...]
+    includes: tuple[str, ...]
+    codes: Mapping[str, frozenset[str]]
+    names: frozenset[tuple[str, ...]]
+    members: Mapping[str, Mapping[str, str]] = field(repr=False)
+    _by_first_word: Mapping[str, tuple[tuple[str, ...], ...]] = field(
+        repr=False, default_factory=dict
+    )
+    _icd_lengths: tuple[int, ...] = field(repr=False, default=())
+
+    @property
+    def label(self) -> str:
+        """The title as it reads inside a sentence ("no epilepsy on record")."""
+        title = self.title
+        if len(title) > 1 and title[0].isupper() and not title[1].isupper():
+            return title[0].lower() + title[1:]
+        return title
+
+    def matches_code(self, codings: Iterable[Coding]) -> bool:
+        """True if any coding is in the set (ICD-10-CM by hierarchy)."""
+        for coding in codings:
+            codes = self.codes.get(coding.system)
+            if not codes:
+                continue
+            if coding.system == "icd10cm":
+                code = coding.code
+                if any(code[:n] in codes for n in self._icd_lengths if n <= len(code)):
+                    return True
+            elif coding.code in codes:
+                return True
+        return False
+
+    def matches_name(self, words: Sequence[str]) -> bool:
+        """True if the record's name words contain a listed name (medications) or equal one
+        (conditions)."""
+        if not self.names or not words:
+            return False
+        if self.kind is not ConceptKind.MEDICATION:
+            return tuple(words) in self.names
+        for start, word in enumerate(words):
+            for name in self._by_first_word.get(word, ()):
+                if tuple(words[start : start + len(name)]) == name:
+                    return True
+        return False
+
+
+@dataclass(frozen=True)
+class ConceptLibrary:
+    """All concept sets available to a set of trials, by name."""
+
+    sets: Mapping[str, ConceptSet]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.sets
+
+    def __getitem__(self, name: str) -> ConceptSet:
+        return self.sets[name]
+
+    def names(self, kind: ConceptKind | None = None) -> list[str]:
+        return sorted(n for n, s in self.sets.items() if kind is None or s.kind is kind)
+
+
+def bundled_concepts_dir() -> Path:
+    """The concept sets shipped with the package (also from a source checkout)."""
+    return bundled_catalog_dir() / "concepts"
+
+
+def load_concepts(dirs: Sequence[Path]) -> ConceptLibrary:
+    """Load every ``*.yaml`` in ``dirs``; a set in a later folder replaces one of the same name.
+
+    Raises ``CriteriaError`` listing every problem in every file.
+    """
+    problems: list[Diagnostic] = []
+    files: dict[str, tuple[ConceptSetFile, str]] = {}
+    for folder in dirs:
+        local: dict[str, str] = {}
+        for path in sorted(folder.glob("*.yaml")):
+            parsed = _read_set(path, problems)
+            if parsed is None:
+                continue
+            if parsed.name in local:
+                problems.append(
+                    Diagnostic(
+                        "duplicate-concept",
+                        f"concept set {parsed.name!r} is also defined in {local[parsed.name]}",
+                        str(path),
+                        1,
+                        1,
+                        "name",
+                    )
+                )
+                continue
+            if path.stem != parsed.name:
+                problems.append(
+                    Diagnostic(
+                        "file-name",
+                        f"the file of concept set {parsed.name!r} must be named {parsed.name}.yaml",
+                        str(path),
+                        1,
+                        1,
+                        "name",
+                    )
+                )
+            local[parsed.name] = str(path)
+            files[parsed.name] = (parsed, str(path))
+    resolved = _resolve(files, problems)
+    if problems:
+        raise CriteriaError(problems)
+    return ConceptLibrary(resolved)
+
+
+def _read_set(path: Path, problems: list[Diagnostic]) -> ConceptSetFile | None:
+    try:
+        document = parse_yaml(read_text(path), str(path))
+    except SourceProblems as exc:
+        problems.extend(exc.diagnostics)
+        return None
+    try:
+        return ConceptSetFile.model_validate(document.data)
+    except ValidationError as exc:
+        problems.extend(diagnostics_from_validation(exc, document, ConceptSetFile))
+        return None
+
+
+def _resolve(
+    files: Mapping[str, tuple[ConceptSetFile, str]], problems: list[Diagnostic]
+) -> dict[str, ConceptSet]:
+    """Flatten ``includes`` (checking names, kinds and cycles) and index each set for matching."""
+    resolved: dict[str, ConceptSet] = {}
+    for name, (spec, file) in sorted(files.items()):
+        members: dict[str, dict[str, str]] = {}
+        words: set[tuple[str, ...]] = set()
+        seen: set[str] = set()
+        stack: list[tuple[str, tuple[str, ...]]] = [(name, ())]
+        broken = False
+        while stack:
+            current, trail = stack.pop()
+            if current in trail:
+                cycle = " -> ".join((*trail, current))
+                problems.append(
+                    Diagnostic(
+                        "concept-cycle",
+                        f"concept sets include each other: {cycle}",
+                        file,
+                        1,
+                        1,
+                        "includes",
+                    )
+                )
+                broken = True
+                break
+            if current in seen:
+                continue
+            seen.add(current)
+            if current not in files:
+                hint = suggest(current, tuple(files))
+                problems.append(
+                    Diagnostic(
+                        "unknown-concept",
+                        f"unknown concept set {current!r}{hint}",
+                        file,
+                        1,
+                        1,
+                        "includes",
+                    )
+                )
+                broken = True
+                continue
+            part = files[current][0]
+            if part.kind is not spec.kind:
+                problems.append(
+                    Diagnostic(
+                        "concept-kind",
+                        f"{current!r} is a {part.kind} set; a {spec.kind} set can only "
+                        f"include {spec.kind} sets",
+                        file,
+                        1,
+                        1,
+                        "includes",
+                    )
+                )
+                broken = True
+                continue
+            for system, codes in part.codes.items():
+                members.setdefault(system, {}).update(codes)
+            words.update(normalise_name(n) for n in part.names)
+            stack.extend((child, (*trail, current)) for child in part.includes)
+        if broken:
+            continue
+        codes_by_system = {
+            system: frozenset(canonical_code(system, code) for code in codes)
+            for system, codes in members.items()
+        }
+        by_first: dict[str, list[tuple[str, ...]]] = {}
+        for entry in words:
+            if entry:
+                by_first.setdefault(entry[0], []).append(entry)
+        icd_lengths = tuple(sorted({len(c) for c in codes_by_system.get("icd10cm", ())}))
+        resolved[name] = ConceptSet(
+            name=name,
+            kind=spec.kind,
+            title=spec.title,
+            description=spec.description,
+            source=spec.source,
+            file=file,
+            unit=spec.unit,
+            atc=spec.atc,
+            includes=spec.includes,
+            codes=codes_by_system,
+            names=frozenset(w for w in words if w),
+            members={s: dict(sorted(c.items())) for s, c in sorted(members.items())},
+            _by_first_word={k: tuple(v) for k, v in by_first.items()},
+            _icd_lengths=icd_lengths,
+        )
+    return resolved
+
+
+def ingredient_set(ingredient: str) -> ConceptSet:
+    """An ad-hoc medication set of one ingredient name (``medication: {ingredient: ...}``)."""
+    words = normalise_name(ingredient)
+    return ConceptSet(
+        name=f"ingredient:{ingredient}",
+        kind=ConceptKind.MEDICATION,
+        title=ingredient,
+        description=f"the ingredient {ingredient}",
+        source="criteria file",
+        file="",
+        unit=None,
+        atc=(),
+        includes=(),
+        codes={},
+        names=frozenset({words}) if words else frozenset(),
+        members={},
+        _by_first_word={words[0]: (words,)} if words else {},
+    )

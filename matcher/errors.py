@@ -1,0 +1,147 @@
+"""The one exception tree of the library, and the located diagnostic it carries.
+
+Two families of problems are kept apart (see the README, "Failure modes"):
+
+* input that cannot be used at all -- a criteria file that does not parse or validate, a patient
+  file that is not a patient, an engine that is not installed -- raises a ``MatcherError``;
+* patient data that is merely missing or odd is never an exception: it becomes an ``unknown``
+  outcome with a reason, inside a normal result.
+
+::
+
+    MatcherError                    base class; ``str()`` is a complete, user-facing message
+     +-- InputError                 a file cannot be read: missing, a folder, not UTF-8, too big
+     +-- CriteriaError              criteria or concept files are invalid; carries ``diagnostics``
+     +-- PatientError               a patient file or object is invalid; carries ``diagnostics``
+     +-- EngineError                an engine is unavailable or failed internally
+
+Every diagnostic has a stable ``code`` (a short slug, listed in ``CODES``) so that tools can match
+on it, and a position (file, line, column, YAML path) so that a person can find the text. Messages
+name fields and positions, never patient values: patient data must not leak into logs or errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "CODES",
+    "CriteriaError",
+    "Diagnostic",
+    "EngineError",
+    "InputError",
+    "MatcherError",
+    "PatientError",
+]
+
+#: Stable diagnostic codes and what they mean. Codes are never renamed; new ones may be added.
+CODES: dict[str, str] = {
+    # reading and parsing
+    "file-unreadable": "the file does not exist, is a directory, or cannot be read",
+    "file-too-large": "the file is larger than the loader accepts",
+    "not-utf8": "the file is not valid UTF-8 text",
+    "yaml-syntax": "the text is not valid YAML",
+    "json-syntax": "the text is not valid JSON",
+    "yaml-too-complex": "anchors/aliases expand too far, or the document nests too deeply",
+    "yaml-unsupported": "a YAML feature the format does not allow (complex keys, custom tags)",
+    "duplicate-key": "the same key appears twice in one mapping",
+    "empty-document": "the file holds no document",
+    "not-a-mapping": "the document (or an entry) should be a mapping of keys to values",
+    # format (schema) errors
+    "unknown-key": "a key that the format does not define",
+    "missing-key": "a required key is absent",
+    "invalid-value": "a value of the wrong type or form",
+    "unknown-rule": "a rule name that the rule vocabulary does not define",
+    "reversed-range": "a range whose lower bound is above its upper bound",
+    "invalid-duration": "a duration that is not '<number> <days|weeks|months|years>'",
+    "negative-duration": "a duration below zero",
+    "too-deep": "rules nested deeper than the format allows",
+    # reference (compile) errors
+    "unknown-concept": "a concept set name that is not defined",
+    "concept-kind": "a concept set of the wrong kind (a drug class in a condition rule)",
+    "concept-cycle": "concept sets that include each other",
+    "duplicate-concept": "two concept set files define the same name",
+    "unknown-attribute": "a patient attribute name that is not defined",
+    "unknown-attribute-value": "a value that the patient attribute does not take",
+    "unit-mismatch": "a unit that the observation concept does not use",
+    "duplicate-id": "two criteria of one trial share an id",
+    "duplicate-trial": "two trial files define the same registry id",
+    "unknown-criterion": "an example names a criterion that the trial does not have",
+    "file-name": "a file name that does not match the id it defines",
+    # patient data
+    "invalid-patient": "a patient field is invalid",
+    "not-fhir": "the input is JSON but not a FHIR R4 Bundle or Patient",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One located problem. ``line`` and ``column`` are 1-based; 0 means "not known"."""
+
+    code: str
+    message: str
+    file: str = "<input>"
+    line: int = 0
+    column: int = 0
+    path: str = ""
+
+    def render(self) -> str:
+        """``file:line:col: code: message`` -- the form editors and CI logs understand."""
+        where = self.file
+        if self.line:
+            where = f"{where}:{self.line}:{self.column}"
+        at = f" (at {self.path})" if self.path else ""
+        return f"{where}: {self.code}: {self.message}{at}"
+
+
+class MatcherError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+
+class InputError(MatcherError):
+    """A file could not be read as text (missing, a directory, not UTF-8, too large)."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.render())
+        self.diagnostics: tuple[Diagnostic, ...] = (diagnostic,)
+
+
+class _DiagnosticsError(MatcherError):
+    what = "input"
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(
+            sorted(diagnostics, key=lambda d: (d.file, d.line, d.column, d.code, d.message))
+        )
+        count = len(self.diagnostics)
+        head = f"{count} problem{'s' if count != 1 else ''} in {self.what}"
+        body = "\n".join(d.render() for d in self.diagnostics)
+        super().__init__(f"{head}:\n{body}" if body else head)
+
+
+class CriteriaError(_DiagnosticsError):
+    """Criteria or concept-set files are invalid; ``diagnostics`` lists every problem found."""
+
+    what = "criteria"
+
+
+class PatientError(_DiagnosticsError):
+    """A patient profile is invalid; ``diagnostics`` names each wrong field."""
+
+    what = "patient data"
+
+
+class EngineError(MatcherError):
+    """An engine is not available on this Python, or failed while evaluating."""
+
+
+def join_path(parts: Sequence[str | int]) -> str:
+    """Render a path such as ``('inclusion', 2, 'rule', 'age')`` as ``inclusion[2].rule.age``."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out

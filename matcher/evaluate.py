@@ -1,0 +1,262 @@
+"""From leaf outcomes to criterion outcomes, trial verdicts, scores and the ranking.
+
+Engines only decide leaves (``matcher.engines``); everything here is shared, so both engines give
+identical results for identical leaf outcomes.
+
+**Criterion.** A rule's leaves combine with the three-valued logic of ``matcher.outcome``. A
+criterion with only a ``review`` note is ``review``; one with a rule *and* a note is ``review`` when
+the rule is met (the note says what to confirm) and the rule's outcome otherwise.
+
+**Verdict.** ``ineligible`` if any inclusion is ``not_met`` or any exclusion is ``met``;
+``eligible`` if every inclusion is ``met`` and every exclusion ``not_met`` (``review`` items
+aside: they are listed in ``to_confirm`` and do not block); otherwise ``undetermined``. A
+patient recorded as deceased on or before the as-of date is ineligible everywhere (the implicit
+criterion ``alive``).
+
+**Score.** The share of criteria with a rule that are decided in the patient's favour (inclusion
+met, exclusion not met; a rule-plus-review criterion in review counts as favourable), rounded to
+4 decimals; 1.0 for a trial without rules.
+
+**Rank.** Eligible first, then undetermined, then ineligible; within each, higher score first;
+ties by trial id.
+
+**Eligible from.** When every criterion that makes a trial ineligible would stop doing so by time
+alone (a birthday, the last dose of a drug sliding out of "the past year", a diagnosis becoming
+old enough), ``eligible_from`` is the first day all of them have; ongoing medications are assumed
+stopped on the as-of day and listed in ``must_stop``. The verdict on that day may still be
+``undetermined`` if other facts are missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Final, Protocol
+
+from matcher.compile import (
+    AllNode,
+    AnyNode,
+    CompiledCriterion,
+    CompiledTrial,
+    CriterionKind,
+    Node,
+    NotNode,
+)
+from matcher.dates import age_on
+from matcher.errors import Diagnostic, PatientError
+from matcher.facts import PatientFacts
+from matcher.leaves import LeafResult
+from matcher.outcome import MET, NOT_MET, UNKNOWN, all_of, any_of, negate
+from matcher.patient import Patient
+from matcher.results import CheckResult, CriterionResult, TrialResult
+from matcher.schema import Outcome, Verdict
+
+__all__ = ["Engine", "evaluate_trial", "prepare", "rank"]
+
+#: Oldest age accepted: a birth date giving more is taken as a data error.
+MAX_AGE: Final = 150
+
+
+class Engine(Protocol):
+    """Decides the leaf rules of trials for one patient's facts."""
+
+    name: str
+
+    def decide(
+        self, trials: Sequence[CompiledTrial], facts: PatientFacts
+    ) -> Mapping[int, LeafResult]:
+        """Leaf results by leaf ``key``, for every leaf of ``trials``."""
+        ...
+
+
+def prepare(patient: Patient, as_of: date) -> PatientFacts:
+    """Check the patient against the as-of date and build its facts."""
+    problems = []
+    if patient.birth_date is not None:
+        if patient.birth_date.first > as_of:
+            problems.append(
+                Diagnostic(
+                    "invalid-patient", "birth date is after the as-of date", path="birth_date"
+                )
+            )
+        elif age_on(patient.birth_date.last, as_of) > MAX_AGE:
+            problems.append(
+                Diagnostic(
+                    "invalid-patient",
+                    f"birth date gives an age over {MAX_AGE} on the as-of date",
+                    path="birth_date",
+                )
+            )
+    if problems:
+        raise PatientError(problems)
+    return PatientFacts.build(patient, as_of)
+
+
+def _combine(node: Node, leaves: Mapping[int, LeafResult]) -> LeafResult:
+    if isinstance(node, NotNode):
+        child = _combine(node.child, leaves)
+        return LeafResult(
+            negate(child.outcome),
+            child.reason,
+            child.evidence,
+            child.missing,
+            child.leaves_on,
+            child.must_stop,
+        )
+    if isinstance(node, AllNode | AnyNode):
+        parts = [_combine(child, leaves) for child in node.children]
+        combine = all_of if isinstance(node, AllNode) else any_of
+        outcome = combine(p.outcome for p in parts)
+        # The children that decided the outcome explain it.
+        if outcome is UNKNOWN:
+            deciding = [p for p in parts if p.outcome is UNKNOWN]
+        elif isinstance(node, AllNode) and outcome is NOT_MET:
+            deciding = [p for p in parts if p.outcome is NOT_MET]
+        elif isinstance(node, AnyNode) and outcome is MET:
+            deciding = [p for p in parts if p.outcome is MET]
+        else:
+            deciding = parts
+        # When does the outcome change by time alone? "Leave MET" for all = first child leaving;
+        # "leave NOT_MET" for all = last deciding child leaving; the mirror for any.
+        leaves_on = None
+        must_stop: tuple[str, ...] = ()
+        if outcome is not UNKNOWN:
+            first_wins = (isinstance(node, AllNode) and outcome is MET) or (
+                isinstance(node, AnyNode) and outcome is NOT_MET
+            )
+            dated = [p for p in deciding if p.leaves_on is not None]
+            if first_wins and dated:
+                pick = min(dated, key=lambda p: p.leaves_on or date.max)
+                leaves_on, must_stop = pick.leaves_on, pick.must_stop
+            elif not first_wins and dated and len(dated) == len(deciding):
+                leaves_on = max(p.leaves_on for p in dated if p.leaves_on is not None)
+                must_stop = tuple(dict.fromkeys(s for p in dated for s in p.must_stop))
+        return LeafResult(
+            outcome,
+            "; ".join(dict.fromkeys(p.reason for p in deciding)),
+            tuple(dict.fromkeys(e for p in deciding for e in p.evidence)),
+            tuple(dict.fromkeys(m for p in deciding if p.outcome is UNKNOWN for m in p.missing)),
+            leaves_on,
+            must_stop,
+        )
+    return leaves[node.key]
+
+
+def _criterion(criterion: CompiledCriterion, leaves: Mapping[int, LeafResult]) -> CriterionResult:
+    base: tuple[str, CriterionKind, str, str] = (
+        criterion.id,
+        criterion.kind,
+        criterion.description,
+        criterion.source,
+    )
+    if criterion.rule is None:
+        return CriterionResult(*base, Outcome.REVIEW, criterion.review or "", ())
+    result = _combine(criterion.rule, leaves)
+    if result.outcome is MET and criterion.review is not None:
+        return CriterionResult(
+            *base,
+            Outcome.REVIEW,
+            f"{result.reason}; to confirm: {criterion.review}",
+            result.evidence,
+        )
+    return CriterionResult(
+        *base,
+        result.outcome,
+        result.reason,
+        result.evidence,
+        result.missing,
+        result.leaves_on,
+        result.must_stop,
+    )
+
+
+def _alive(facts: PatientFacts) -> CriterionResult | None:
+    """The implicit criterion: reported only when the patient may not be alive on the as-of day."""
+    if not facts.deceased:
+        return None
+    base: tuple[str, CriterionKind, str, str] = (
+        "alive",
+        "inclusion",
+        "Alive on the as-of date",
+        "matcher (implicit)",
+    )
+    died = facts.deceased_date
+    if died is None:
+        return CriterionResult(
+            *base, NOT_MET, "patient recorded as deceased", ("recorded as deceased",)
+        )
+    if died.last <= facts.as_of:
+        return CriterionResult(*base, NOT_MET, f"patient died on {died}", (f"died {died}",))
+    if died.first <= facts.as_of:
+        return CriterionResult(
+            *base,
+            UNKNOWN,
+            f"patient died in {died}, possibly after the as-of date",
+            (f"died {died}",),
+            ("full date of death",),
+        )
+    return None
+
+
+def evaluate_trial(
+    trial: CompiledTrial, facts: PatientFacts, leaves: Mapping[int, LeafResult]
+) -> TrialResult:
+    """Verdict, score, missing facts and review items of one trial."""
+    results = [_criterion(c, leaves) for c in trial.criteria]
+    alive = _alive(facts)
+    if alive is not None:
+        results.insert(0, alive)
+    blocking = [r for r in results if r.blocks]
+    decided = [r for r in results if r.outcome is not Outcome.REVIEW]
+    if blocking:
+        verdict = Verdict.INELIGIBLE
+    elif all(r.passes for r in decided):
+        verdict = Verdict.ELIGIBLE
+    else:
+        verdict = Verdict.UNDETERMINED
+    ruled = [c for c in trial.criteria if c.rule is not None]
+    by_id = {r.id: r for r in results}
+    favourable = sum(
+        1 for c in ruled if by_id[c.id].passes or by_id[c.id].outcome is Outcome.REVIEW
+    )
+    score = round(favourable / len(ruled), 4) if ruled else 1.0
+    eligible_from = None
+    must_stop: tuple[str, ...] = ()
+    if blocking and all(r.leaves_on is not None for r in blocking):
+        eligible_from = max(r.leaves_on for r in blocking if r.leaves_on is not None)
+        must_stop = tuple(dict.fromkeys(s for r in blocking for s in r.must_stop))
+    missing = tuple(dict.fromkeys(m for r in results if r.outcome is UNKNOWN for m in r.missing))
+    to_confirm = tuple(_confirm_text(r) for r in results if r.outcome is Outcome.REVIEW)
+    return TrialResult(
+        trial.id,
+        trial.title,
+        trial.status,
+        verdict,
+        score,
+        eligible_from,
+        must_stop,
+        tuple(results),
+        missing,
+        to_confirm,
+    )
+
+
+def _confirm_text(result: CriterionResult) -> str:
+    return f"{result.description} ({result.kind}): {result.reason}"
+
+
+_VERDICT_ORDER: Final = {Verdict.ELIGIBLE: 0, Verdict.UNDETERMINED: 1, Verdict.INELIGIBLE: 2}
+
+
+def rank(results: Iterable[TrialResult]) -> tuple[TrialResult, ...]:
+    """Eligible, then undetermined, then ineligible; higher score first; then by trial id."""
+    return tuple(sorted(results, key=lambda r: (_VERDICT_ORDER[r.verdict], -r.score, r.trial)))
+
+
+def check_facts(
+    facts: PatientFacts, trials: Sequence[CompiledTrial], engine: Engine
+) -> CheckResult:
+    """Run ``engine`` over ``trials`` for prepared ``facts``."""
+    leaves = engine.decide(trials, facts)
+    ranked = rank(evaluate_trial(trial, facts, leaves) for trial in trials)
+    return CheckResult(facts.patient_id, facts.as_of, engine.name, ranked)

@@ -1,0 +1,372 @@
+"""A patient's records, normalised once per evaluation into numbers both engines compare.
+
+``PatientFacts`` is built from a ``Patient`` and an as-of date. Every date becomes an interval
+of day numbers (``date.toordinal()``): a full date is one day, ``2024-05`` is 31 days, a missing
+date is as wide as the data allows. Statuses are folded into those intervals, so that each
+engine decides "was this drug used in that window?" with four integer comparisons:
+
+* a medication is in use from ``start_lo..start_hi`` until ``end_lo..end_hi``; an active order
+  without an end date runs past the as-of date; a completed or stopped one without an end date
+  ended at an unknown day between its start and the day before the as-of date; on-hold or
+  unknown-status orders may have ended any time after they started; cancelled, not-taken,
+  intended and entered-in-error records are not use and are left out;
+* a condition holds from ``onset`` until ``abatement``; without an abatement date it holds past
+  the as-of date unless its clinical status says it resolved (then it ended before the as-of
+  date); refuted and entered-in-error conditions are left out, and unconfirmed, provisional and
+  differential ones can never decide a criterion on their own (``certain`` is false);
+* an observation has a date interval, a value and a unit.
+
+The facts also memoise which records belong to which concept set, so that a thousand trials naming
+the same drug class look the records up once per patient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Final
+
+from matcher.codes import SYSTEM_LABELS, display_code
+from matcher.concepts import ConceptKind, ConceptSet, normalise_name
+from matcher.dates import Duration, PartialDate, age_on
+from matcher.patient import (
+    ClinicalStatus,
+    Coding,
+    Condition,
+    Medication,
+    MedicationStatus,
+    Observation,
+    Patient,
+    Sex,
+    VerificationStatus,
+)
+
+__all__ = [
+    "FAR_FUTURE",
+    "FAR_PAST",
+    "ConditionFact",
+    "MedicationFact",
+    "ObservationFact",
+    "PatientFacts",
+    "StatusFact",
+    "day",
+    "ordinal",
+]
+
+#: Day numbers beyond any real date, for "no lower bound" and "still going".
+FAR_PAST: Final = 0
+FAR_FUTURE: Final = date.max.toordinal() + 1
+
+_NOT_USE: Final = frozenset(
+    {
+        MedicationStatus.CANCELLED,
+        MedicationStatus.NOT_TAKEN,
+        MedicationStatus.INTENDED,
+        MedicationStatus.ENTERED_IN_ERROR,
+    }
+)
+_ENDED: Final = frozenset({MedicationStatus.COMPLETED, MedicationStatus.STOPPED})
+_OPEN_END: Final = frozenset({MedicationStatus.ON_HOLD, MedicationStatus.UNKNOWN})
+_RESOLVED: Final = frozenset(
+    {ClinicalStatus.INACTIVE, ClinicalStatus.REMISSION, ClinicalStatus.RESOLVED}
+)
+_UNCERTAIN: Final = frozenset(
+    {
+        VerificationStatus.UNCONFIRMED,
+        VerificationStatus.PROVISIONAL,
+        VerificationStatus.DIFFERENTIAL,
+    }
+)
+_IGNORED: Final = frozenset({VerificationStatus.REFUTED, VerificationStatus.ENTERED_IN_ERROR})
+
+
+def ordinal(value: date) -> int:
+    return value.toordinal()
+
+
+def day(number: int) -> date:
+    """The date of a day number (clamped to real dates)."""
+    return date.fromordinal(min(max(number, 1), FAR_FUTURE - 1))
+
+
+def _label(record: Condition | Medication | Observation) -> str:
+    """``Clonazepam [Klonopin] (RxNorm 1153378)``: the name people recognise, and the code."""
+    codings = record.codings
+    code = ""
+    if codings:
+        first = codings[0]
+        system = SYSTEM_LABELS.get(first.system, first.system)
+        code = f"{system} {display_code(first.system, first.code)}"
+    if record.display and code:
+        return f"{record.display} ({code})"
+    return record.display or code
+
+
+def _words(record: Condition | Medication | Observation) -> tuple[str, ...]:
+    return normalise_name(record.display) if record.display else ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionFact:
+    index: int
+    label: str
+    codings: tuple[Coding, ...]
+    words: tuple[str, ...]
+    certain: bool
+    onset_lo: int
+    onset_hi: int
+    abate_lo: int
+    abate_hi: int
+    onset: PartialDate | None
+    abatement: PartialDate | None
+    status: ClinicalStatus | None
+
+    def describe(self) -> str:
+        onset = f"onset {self.onset}" if self.onset else "onset not recorded"
+        if self.abatement:
+            state = f"resolved {self.abatement}"
+        elif self.status in _RESOLVED:
+            state = f"{self.status}"
+        else:
+            state = "active"
+        unsure = "" if self.certain else ", not confirmed"
+        return f"{self.label}, {onset}, {state}{unsure}"
+
+
+@dataclass(frozen=True, slots=True)
+class MedicationFact:
+    index: int
+    label: str
+    codings: tuple[Coding, ...]
+    words: tuple[str, ...]
+    start_lo: int
+    start_hi: int
+    end_lo: int
+    end_hi: int
+    start: PartialDate | None
+    end: PartialDate | None
+    status: MedicationStatus | None
+
+    @property
+    def ongoing(self) -> bool:
+        """True when no end is known and the record may still be running."""
+        return self.end is None and self.end_hi == FAR_FUTURE
+
+    def describe(self) -> str:
+        start = f"started {self.start}" if self.start else "start not recorded"
+        if self.end:
+            finish = f"ended {self.end}"
+        elif self.status in _ENDED:
+            finish = f"{self.status}, end date not recorded"
+        elif self.status in _OPEN_END:
+            finish = f"status {self.status.value.replace('_', ' ')}" if self.status else "ongoing"
+        else:
+            finish = "ongoing"
+        return f"{self.label}, {start}, {finish}"
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationFact:
+    index: int
+    label: str
+    codings: tuple[Coding, ...]
+    words: tuple[str, ...]
+    date_lo: int
+    date_hi: int
+    date: PartialDate | None
+    value: float | None
+    unit: str | None
+
+    def describe(self) -> str:
+        value = "no value" if self.value is None else f"{self.value:g}"
+        unit = f" {self.unit}" if self.unit and self.value is not None else ""
+        when = f"on {self.date}" if self.date else "date not recorded"
+        return f"{self.label}: {value}{unit} {when}"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusFact:
+    """Pregnancy or lactation status: ``positive`` is pregnant (lactating)."""
+
+    positive: bool
+    date_lo: int
+    date_hi: int
+    date: PartialDate | None
+
+    def describe(self, what: str) -> str:
+        state = what if self.positive else f"not {what}"
+        when = f"on {self.date}" if self.date else "date not recorded"
+        return f"recorded as {state} {when}"
+
+
+@dataclass(eq=False)
+class PatientFacts:
+    """Everything the engines need about one patient on one as-of date."""
+
+    patient_id: str
+    as_of: date
+    today: int
+    birth_date: PartialDate | None
+    age_lo: int | None
+    age_hi: int | None
+    sex: Sex | None
+    attributes: dict[str, str | bool]
+    deceased: bool
+    deceased_date: PartialDate | None
+    conditions: tuple[ConditionFact, ...]
+    medications: tuple[MedicationFact, ...]
+    observations: tuple[ObservationFact, ...]
+    pregnancy: StatusFact | None
+    lactation: StatusFact | None
+    conditions_complete: bool
+    medications_complete: bool
+    _members: dict[tuple[int, ConceptKind], tuple[int, ...]] = field(default_factory=dict)
+    _windows: dict[Duration, int] = field(default_factory=dict)
+
+    def window_start(self, span: Duration) -> int:
+        """Day number of the first day of "the last ``span``" before the as-of date."""
+        start = self._windows.get(span)
+        if start is None:
+            start = self._windows[span] = span.before(self.as_of).toordinal()
+        return start
+
+    @classmethod
+    def build(cls, patient: Patient, as_of: date) -> PatientFacts:
+        today = as_of.toordinal()
+        age_lo = age_hi = None
+        if patient.birth_date is not None:
+            age_lo = age_on(patient.birth_date.last, as_of)
+            age_hi = age_on(patient.birth_date.first, as_of)
+        return cls(
+            patient_id=patient.id,
+            as_of=as_of,
+            today=today,
+            birth_date=patient.birth_date,
+            age_lo=age_lo,
+            age_hi=age_hi,
+            sex=patient.sex,
+            attributes=dict(patient.attributes),
+            deceased=patient.deceased,
+            deceased_date=patient.deceased_date,
+            conditions=tuple(
+                fact
+                for i, c in enumerate(patient.conditions)
+                if (fact := _condition(i, c, today)) is not None
+            ),
+            medications=tuple(
+                med
+                for i, m in enumerate(patient.medications)
+                if (med := _medication(i, m, today)) is not None
+            ),
+            observations=tuple(
+                _observation(i, o, today) for i, o in enumerate(patient.observations)
+            ),
+            pregnancy=_status(patient.pregnancy.pregnant, patient.pregnancy.date, today)
+            if patient.pregnancy
+            else None,
+            lactation=_status(patient.lactation.lactating, patient.lactation.date, today)
+            if patient.lactation
+            else None,
+            conditions_complete="conditions" not in patient.unreviewed,
+            medications_complete="medications" not in patient.unreviewed,
+        )
+
+    def members(self, concept: ConceptSet) -> tuple[int, ...]:
+        """Positions of the records (of the concept's kind) that belong to ``concept``."""
+        key = (id(concept), concept.kind)
+        found = self._members.get(key)
+        if found is None:
+            records: Sequence[ConditionFact | MedicationFact | ObservationFact] = (
+                self.conditions
+                if concept.kind is ConceptKind.CONDITION
+                else self.medications
+                if concept.kind is ConceptKind.MEDICATION
+                else self.observations
+            )
+            found = tuple(
+                position
+                for position, record in enumerate(records)
+                if concept.matches_code(record.codings) or concept.matches_name(record.words)
+            )
+            self._members[key] = found
+        return found
+
+
+def _interval(value: PartialDate | None, missing_lo: int, missing_hi: int) -> tuple[int, int]:
+    if value is None:
+        return missing_lo, missing_hi
+    return value.first.toordinal(), value.last.toordinal()
+
+
+def _condition(index: int, record: Condition, today: int) -> ConditionFact | None:
+    if record.verification_status in _IGNORED:
+        return None
+    onset_lo, onset_hi = _interval(record.onset, FAR_PAST, today)
+    if record.abatement is not None:
+        abate_lo, abate_hi = _interval(record.abatement, FAR_PAST, FAR_FUTURE)
+    elif record.clinical_status in _RESOLVED:
+        abate_lo, abate_hi = onset_lo, max(onset_lo, today - 1)
+    else:
+        abate_lo = abate_hi = FAR_FUTURE
+    return ConditionFact(
+        index=index,
+        label=_label(record),
+        codings=record.codings,
+        words=_words(record),
+        certain=record.verification_status not in _UNCERTAIN,
+        onset_lo=onset_lo,
+        onset_hi=onset_hi,
+        abate_lo=abate_lo,
+        abate_hi=abate_hi,
+        onset=record.onset,
+        abatement=record.abatement,
+        status=record.clinical_status,
+    )
+
+
+def _medication(index: int, record: Medication, today: int) -> MedicationFact | None:
+    if record.status in _NOT_USE:
+        return None
+    start_lo, start_hi = _interval(record.start, FAR_PAST, today)
+    if record.end is not None:
+        end_lo, end_hi = _interval(record.end, FAR_PAST, FAR_FUTURE)
+    elif record.status in _ENDED:
+        end_lo, end_hi = start_lo, max(start_lo, today - 1)
+    elif record.status in _OPEN_END:
+        end_lo, end_hi = start_lo, FAR_FUTURE
+    else:
+        end_lo = end_hi = FAR_FUTURE
+    return MedicationFact(
+        index=index,
+        label=_label(record),
+        codings=record.codings,
+        words=_words(record),
+        start_lo=start_lo,
+        start_hi=start_hi,
+        end_lo=end_lo,
+        end_hi=end_hi,
+        start=record.start,
+        end=record.end,
+        status=record.status,
+    )
+
+
+def _observation(index: int, record: Observation, today: int) -> ObservationFact:
+    date_lo, date_hi = _interval(record.date, FAR_PAST, today)
+    return ObservationFact(
+        index=index,
+        label=_label(record),
+        codings=record.codings,
+        words=_words(record),
+        date_lo=date_lo,
+        date_hi=date_hi,
+        date=record.date,
+        value=record.value,
+        unit=record.unit,
+    )
+
+
+def _status(positive: bool, when: PartialDate | None, today: int) -> StatusFact:
+    date_lo, date_hi = _interval(when, FAR_PAST, today)
+    return StatusFact(positive, date_lo, date_hi, when)

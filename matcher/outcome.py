@@ -1,0 +1,59 @@
+"""Three-valued logic, written once and used by every engine.
+
+``unknown`` means "the data cannot tell". The connectives follow Kleene's strong logic, as CQL
+does: a definite answer wins where it settles the question regardless of the unknown part.
+
+==========  ==========  ===========  ==========
+a           b           a and b      a or b
+==========  ==========  ===========  ==========
+met         unknown     unknown      met
+not_met     unknown     not_met      unknown
+unknown     unknown     unknown      unknown
+==========  ==========  ===========  ==========
+
+and ``not unknown`` is ``unknown``. ``review`` never enters this logic: it is a property of a whole
+criterion, decided outside the rule tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from matcher.schema import Outcome
+
+__all__ = ["MET", "NOT_MET", "UNKNOWN", "all_of", "any_of", "negate"]
+
+MET = Outcome.MET
+NOT_MET = Outcome.NOT_MET
+UNKNOWN = Outcome.UNKNOWN
+
+
+def all_of(outcomes: Iterable[Outcome]) -> Outcome:
+    """Conjunction: not_met if any is not_met, else unknown if any is unknown, else met."""
+    result = MET
+    for outcome in outcomes:
+        if outcome is NOT_MET:
+            return NOT_MET
+        if outcome is UNKNOWN:
+            result = UNKNOWN
+    return result
+
+
+def any_of(outcomes: Iterable[Outcome]) -> Outcome:
+    """Disjunction: met if any is met, else unknown if any is unknown, else not_met."""
+    result = NOT_MET
+    for outcome in outcomes:
+        if outcome is MET:
+            return MET
+        if outcome is UNKNOWN:
+            result = UNKNOWN
+    return result
+
+
+def negate(outcome: Outcome) -> Outcome:
+    """Negation: swaps met and not_met; unknown stays unknown."""
+    if outcome is MET:
+        return NOT_MET
+    if outcome is NOT_MET:
+        return MET
+    return outcome

@@ -1,0 +1,316 @@
+"""The patient profile: what the engine knows about one person.
+
+A ``Patient`` is built from a YAML/JSON patient file (``load_patient``), from a FHIR R4 Bundle
+(``matcher.fhir``), or in code. It is a frozen pydantic model: invalid data is refused when the
+profile is built, with an error naming the field, never later during evaluation.
+
+What absence means (see the README, "Unknown is not false"):
+
+* ``conditions`` and ``medications`` are *coded history*: a condition that is not listed is taken
+  as absent ("no epilepsy on record"), unless the section is named in ``unreviewed``.
+* every other fact -- birth date, sex, attributes, observations, pregnancy and lactation status --
+  is *unknown* when absent.
+
+This module also holds the catalogue of named attributes (``ATTRIBUTES``) and the plausible value
+ranges of the observations the engine knows (``OBSERVATION_RANGES``); criteria are checked
+against the first when they are compiled, patients against both when they are built.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, Final, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from matcher.codes import canonical_code, canonical_system
+from matcher.dates import PartialDate
+
+__all__ = [
+    "ATTRIBUTES",
+    "OBSERVATION_RANGES",
+    "AttributeSpec",
+    "ClinicalStatus",
+    "Coding",
+    "Condition",
+    "LactationStatus",
+    "Medication",
+    "MedicationStatus",
+    "Observation",
+    "Patient",
+    "PregnancyStatus",
+    "Sex",
+    "VerificationStatus",
+]
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, str_max_length=2000)
+
+
+class Sex(StrEnum):
+    """Biological sex as recorded (FHIR ``Patient.gender``; values other than these are unknown)."""
+
+    FEMALE = "female"
+    MALE = "male"
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeSpec:
+    """A named patient attribute: either one of ``values`` or a boolean."""
+
+    description: str
+    values: tuple[str, ...] = ()
+
+    @property
+    def boolean(self) -> bool:
+        return not self.values
+
+
+#: The named attributes a patient may carry and criteria may test.
+ATTRIBUTES: Final[Mapping[str, AttributeSpec]] = {
+    "military_status": AttributeSpec(
+        "military status",
+        ("active_duty", "veteran", "retired", "reserve", "dependent", "civilian"),
+    ),
+    "fr_social_security": AttributeSpec("French social security affiliation"),
+}
+
+
+def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """`` (did you mean 'x'?)`` when a close choice exists, else an empty string."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+#: Plausible ranges of known observations: (system, code) -> (low, high, unit).
+OBSERVATION_RANGES: Final[Mapping[tuple[str, str], tuple[float, float, str]]] = {
+    ("loinc", "72514-3"): (0.0, 10.0, "{score}"),  # pain severity 0-10 verbal numeric rating
+    ("loinc", "8480-6"): (0.0, 400.0, "mm[Hg]"),  # systolic blood pressure
+    ("loinc", "8462-4"): (0.0, 300.0, "mm[Hg]"),  # diastolic blood pressure
+}
+
+
+class Coding(_Model):
+    """One code of one code system (``system`` normalised: ``http://loinc.org`` -> ``loinc``)."""
+
+    system: Text
+    code: Text
+
+    @field_validator("system")
+    @classmethod
+    def _system(cls, value: str) -> str:
+        return canonical_system(value)
+
+    @model_validator(mode="after")
+    def _code(self) -> Self:
+        object.__setattr__(self, "code", canonical_code(self.system, self.code))
+        return self
+
+
+class _Coded(_Model):
+    """A record identified by a code (``system`` + ``code``), more codes, and/or a display name."""
+
+    id: Text | None = Field(default=None, description="identifier of the source record, if any")
+    system: Text | None = None
+    code: Text | None = None
+    display: Text | None = None
+    codes: tuple[Coding, ...] = Field(default=(), description="further codes for the same record")
+
+    @field_validator("system")
+    @classmethod
+    def _system(cls, value: str | None) -> str | None:
+        return None if value is None else canonical_system(value)
+
+    @model_validator(mode="after")
+    def _identified(self) -> Self:
+        if self.system is not None and self.code is not None:
+            object.__setattr__(self, "code", canonical_code(self.system, self.code))
+        if (self.system is None) != (self.code is None):
+            raise PydanticCustomError("missing_code", "'system' and 'code' go together")
+        if self.code is None and not self.codes and self.display is None:
+            raise PydanticCustomError(
+                "missing_code", "a record needs 'system' and 'code', 'codes', or a 'display' name"
+            )
+        return self
+
+    @property
+    def codings(self) -> tuple[Coding, ...]:
+        """Every code of the record, the main one first."""
+        if self.system is not None and self.code is not None:
+            return (Coding(system=self.system, code=self.code), *self.codes)
+        return self.codes
+
+
+class ClinicalStatus(StrEnum):
+    ACTIVE = "active"
+    RECURRENCE = "recurrence"
+    RELAPSE = "relapse"
+    INACTIVE = "inactive"
+    REMISSION = "remission"
+    RESOLVED = "resolved"
+
+
+class VerificationStatus(StrEnum):
+    CONFIRMED = "confirmed"
+    UNCONFIRMED = "unconfirmed"
+    PROVISIONAL = "provisional"
+    DIFFERENTIAL = "differential"
+    REFUTED = "refuted"
+    ENTERED_IN_ERROR = "entered_in_error"
+
+
+class Condition(_Coded):
+    """A diagnosis or problem. No ``clinical_status`` and no ``abatement`` means active."""
+
+    onset: PartialDate | None = None
+    abatement: PartialDate | None = None
+    clinical_status: ClinicalStatus | None = None
+    verification_status: VerificationStatus | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> Self:
+        if self.onset and self.abatement and self.abatement.last < self.onset.first:
+            raise PydanticCustomError("date_order", "'abatement' is before 'onset'")
+        return self
+
+
+class MedicationStatus(StrEnum):
+    ACTIVE = "active"
+    ON_HOLD = "on_hold"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    INTENDED = "intended"
+    NOT_TAKEN = "not_taken"
+    CANCELLED = "cancelled"
+    ENTERED_IN_ERROR = "entered_in_error"
+    UNKNOWN = "unknown"
+
+
+class Medication(_Coded):
+    """A medication order or statement; no ``end`` means ongoing unless its status says it ended."""
+
+    start: PartialDate | None = None
+    end: PartialDate | None = None
+    status: MedicationStatus | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> Self:
+        if self.start and self.end and self.end.last < self.start.first:
+            raise PydanticCustomError("date_order", "'end' is before 'start'")
+        return self
+
+
+class Observation(_Coded):
+    """A measurement: a number with a unit at a date (pain score, blood pressure, ...)."""
+
+    value: float | None = None
+    unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)] | None = None
+    date: PartialDate | None = None
+
+    @model_validator(mode="after")
+    def _plausible(self) -> Self:
+        if self.value is None:
+            return self
+        for coding in self.codings:
+            bounds = OBSERVATION_RANGES.get((coding.system, coding.code))
+            if bounds and not bounds[0] <= self.value <= bounds[1]:
+                raise PydanticCustomError(
+                    "out_of_range",
+                    f"'value' is outside the possible range {bounds[0]:g}-{bounds[1]:g} "
+                    f"of {coding.system} {coding.code}",
+                )
+        return self
+
+
+class PregnancyStatus(_Model):
+    """Whether the patient was pregnant at a date (e.g. a pregnancy test or a recorded status)."""
+
+    pregnant: bool
+    date: PartialDate | None = None
+
+
+class LactationStatus(_Model):
+    """Whether the patient was breastfeeding at a date."""
+
+    lactating: bool
+    date: PartialDate | None = None
+
+
+AttributeValue = str | bool
+
+
+class Patient(_Model):
+    """One patient profile. Only ``id`` is required: everything else may be missing."""
+
+    id: Text
+    birth_date: PartialDate | None = None
+    sex: Sex | None = None
+    deceased: bool = False
+    deceased_date: PartialDate | None = None
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict)
+    conditions: tuple[Condition, ...] = ()
+    medications: tuple[Medication, ...] = ()
+    observations: tuple[Observation, ...] = ()
+    pregnancy: PregnancyStatus | None = None
+    lactation: LactationStatus | None = None
+    unreviewed: tuple[Literal["conditions", "medications"], ...] = Field(
+        default=(),
+        description="coded sections that may be incomplete: absence there means unknown",
+    )
+
+    @field_validator("attributes")
+    @classmethod
+    def _attributes(cls, value: dict[str, AttributeValue]) -> dict[str, AttributeValue]:
+        for name, item in value.items():
+            spec = ATTRIBUTES.get(name)
+            if spec is None:
+                raise PydanticCustomError(
+                    "unknown_attribute",
+                    f"unknown attribute {name!r}{suggest(name, tuple(ATTRIBUTES))} "
+                    f"(known: {', '.join(ATTRIBUTES)})",
+                )
+            if spec.boolean != isinstance(item, bool) or (
+                not spec.boolean and item not in spec.values
+            ):
+                expected = "true or false" if spec.boolean else "one of " + ", ".join(spec.values)
+                raise PydanticCustomError(
+                    "invalid_attribute", f"attribute {name!r} takes {expected}"
+                )
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deceased_date_implies_deceased(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("deceased_date") and "deceased" not in data:
+            return {**data, "deceased": True}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.deceased_date and not self.deceased:
+            raise PydanticCustomError(
+                "date_order", "'deceased_date' is set but 'deceased' is false"
+            )
+        if (
+            self.birth_date
+            and self.deceased_date
+            and self.deceased_date.last < self.birth_date.first
+        ):
+            raise PydanticCustomError("date_order", "'deceased_date' is before 'birth_date'")
+        if self.pregnancy and self.pregnancy.pregnant and self.sex is Sex.MALE:
+            raise PydanticCustomError("inconsistent", "'pregnancy' is true for a male patient")
+        return self

@@ -1,0 +1,123 @@
+"""The typed results of a check, and their JSON form.
+
+``CheckResult`` holds one ``TrialResult`` per trial, in rank order; each holds one
+``CriterionResult`` per criterion, in the trial file's order. All are frozen dataclasses and
+``as_dict()`` gives the JSON contract documented in the README ("JSON output"): fields may be added,
+never renamed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from matcher.schema import Outcome, Verdict
+
+__all__ = ["CheckResult", "CriterionResult", "TrialResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionResult:
+    """One criterion for one patient: outcome, reason in plain words, and the deciding records.
+
+    For an exclusion, ``met`` means the exclusion applies. ``review`` outcomes are never counted as
+    met; they are listed in ``TrialResult.to_confirm``.
+    """
+
+    id: str
+    kind: Literal["inclusion", "exclusion"]
+    description: str
+    source: str
+    outcome: Outcome
+    reason: str
+    evidence: tuple[str, ...]
+    missing: tuple[str, ...] = ()
+    leaves_on: date | None = None
+    must_stop: tuple[str, ...] = ()
+
+    @property
+    def blocks(self) -> bool:
+        """True when this criterion alone makes the patient ineligible."""
+        if self.kind == "inclusion":
+            return self.outcome is Outcome.NOT_MET
+        return self.outcome is Outcome.MET
+
+    @property
+    def passes(self) -> bool:
+        """True when the criterion is decided in the patient's favour."""
+        if self.kind == "inclusion":
+            return self.outcome is Outcome.MET
+        return self.outcome is Outcome.NOT_MET
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "description": self.description,
+            "source": self.source,
+            "outcome": self.outcome.value,
+            "reason": self.reason,
+            "evidence": list(self.evidence),
+            "missing": list(self.missing),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TrialResult:
+    """One trial for one patient."""
+
+    trial: str
+    title: str
+    status: str
+    verdict: Verdict
+    score: float
+    eligible_from: date | None
+    must_stop: tuple[str, ...]
+    criteria: tuple[CriterionResult, ...]
+    missing: tuple[str, ...]
+    to_confirm: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "trial": self.trial,
+            "title": self.title,
+            "status": self.status,
+            "verdict": self.verdict.value,
+            "score": self.score,
+            "eligible_from": self.eligible_from.isoformat() if self.eligible_from else None,
+            "must_stop": list(self.must_stop),
+            "criteria": [c.as_dict() for c in self.criteria],
+            "missing": list(self.missing),
+            "to_confirm": list(self.to_confirm),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One patient against a set of trials, as of one date, by one engine."""
+
+    patient: str
+    as_of: date
+    engine: str
+    trials: tuple[TrialResult, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "patient": self.patient,
+            "as_of": self.as_of.isoformat(),
+            "engine": self.engine,
+            "trials": [t.as_dict() for t in self.trials],
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The JSON contract as text; byte-identical for identical input."""
+        return json.dumps(self.as_dict(), indent=indent, ensure_ascii=False)
+
+    def trial(self, trial_id: str) -> TrialResult:
+        """The result for one trial id (``KeyError`` if the trial was not checked)."""
+        for result in self.trials:
+            if result.trial == trial_id:
+                return result
+        raise KeyError(trial_id)

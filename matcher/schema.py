@@ -1,0 +1,450 @@
+"""The criteria file format, as pydantic models.
+
+One YAML file describes one trial: registry metadata, then ordered ``inclusion`` and ``exclusion``
+lists of criteria, then optional ``examples`` (patients with their expected verdicts, run by
+``matcher test``). Every model forbids unknown keys. ``matcher schema`` prints the JSON Schema of
+``TrialFile`` for editors.
+
+A criterion has a ``rule`` (decided from structured data), a ``review`` note (decided by a person at
+screening), or both: then the rule is evaluated, and when it is met the criterion becomes a review
+item carrying the note (e.g. "thyroid disease on record: confirm it is treated and controlled").
+
+A rule is a mapping with exactly one key, the rule's name::
+
+    age:        {min: 18, max: 70}                         # whole years at the as-of date
+    sex:        [female, male]
+    attribute:  {name: military_status, in: [active_duty, veteran, retired]}
+    attribute:  {name: fr_social_security, is: true}
+    condition:  {concept: chronic_neuropathic_pain, status: present, onset_at_least: 3 months}
+    condition:  {concept: myocardial_infarction, onset_within: 12 months}
+    medication: {concept: benzodiazepines, current: true}
+    medication: {concept: ketamine, within: 1 year}
+    medication: {ingredient: ketamine, within: 1 year}
+    observation: {concept: pain_0_10, within: 30 days, min: 4, max: 7}
+    pregnant:   {within: 30 days}
+    lactating:  {within: 30 days}
+    all: [rule, ...]     any: [rule, ...]     not: rule
+
+This module checks the *shape* of a file. Names that refer to other things (concept sets,
+attributes, units) are resolved by ``matcher.compile``, which has the concept library.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any, Final, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from matcher.dates import Duration
+from matcher.patient import Patient, Sex
+
+__all__ = [
+    "MAX_RULE_DEPTH",
+    "RULE_NAMES",
+    "AgeRule",
+    "AllRule",
+    "AnyRule",
+    "AttributeRule",
+    "ConditionRule",
+    "Criterion",
+    "Example",
+    "Expectation",
+    "LactatingRule",
+    "MedicationRule",
+    "NotRule",
+    "ObservationRule",
+    "Outcome",
+    "PregnantRule",
+    "RecruitmentStatus",
+    "Rule",
+    "SexRule",
+    "TrialFile",
+    "Verdict",
+]
+
+#: Deepest nesting of all/any/not accepted in one criterion.
+MAX_RULE_DEPTH: Final = 16
+
+Identifier = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=80),
+    Field(description="lower-case letters, digits and underscores, starting with a letter"),
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Number = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Outcome(StrEnum):
+    """What one criterion came to for one patient."""
+
+    MET = "met"
+    NOT_MET = "not_met"
+    UNKNOWN = "unknown"
+    REVIEW = "review"
+
+
+class Verdict(StrEnum):
+    ELIGIBLE = "eligible"
+    UNDETERMINED = "undetermined"
+    INELIGIBLE = "ineligible"
+
+
+class RecruitmentStatus(StrEnum):
+    NOT_YET_RECRUITING = "not_yet_recruiting"
+    RECRUITING = "recruiting"
+    ENROLLING_BY_INVITATION = "enrolling_by_invitation"
+    ACTIVE_NOT_RECRUITING = "active_not_recruiting"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+    UNKNOWN = "unknown"
+
+
+def _reversed(low: float | None, high: float | None, what: str) -> None:
+    if low is not None and high is not None and low > high:
+        raise PydanticCustomError(
+            "reversed_range", f"{what}: the lower bound {low:g} is above the upper bound {high:g}"
+        )
+
+
+# --- leaf rules --------------------------------------------------------------------------------
+
+
+class AgeSpec(_Model):
+    """Age in whole years at the as-of date; both bounds inclusive, either may be left out."""
+
+    min: Annotated[int, Field(ge=0, le=150)] | None = None
+    max: Annotated[int, Field(ge=0, le=150)] | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        if self.min is None and self.max is None:
+            raise PydanticCustomError("missing_bound", "give 'min', 'max' or both")
+        _reversed(self.min, self.max, "age")
+        return self
+
+
+class AgeRule(_Model):
+    age: AgeSpec
+
+
+class SexRule(_Model):
+    sex: Annotated[tuple[Sex, ...], Field(min_length=1)]
+
+
+class AttributeSpec(_Model):
+    """A named patient attribute: ``in`` a set of values, or ``is`` true/false."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    name: Identifier
+    in_: tuple[Identifier, ...] | None = Field(default=None, alias="in", min_length=1)
+    is_: bool | None = Field(default=None, alias="is")
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if (self.in_ is None) == (self.is_ is None):
+            raise PydanticCustomError("missing_bound", "give exactly one of 'in' or 'is'")
+        return self
+
+
+class AttributeRule(_Model):
+    attribute: AttributeSpec
+
+
+class ConditionSpec(_Model):
+    """A condition from a concept set.
+
+    ``status: present`` (default) means active at the as-of date; ``ever`` means any record at or
+    before it. ``onset_at_least`` requires the onset to be at least that long before the as-of date
+    (chronic conditions); ``onset_within`` requires it to fall within that span (recent events).
+    """
+
+    concept: Identifier
+    status: Literal["present", "ever"] = "present"
+    onset_at_least: Duration | None = None
+    onset_within: Duration | None = None
+
+    @model_validator(mode="after")
+    def _one_window(self) -> Self:
+        if self.onset_at_least is not None and self.onset_within is not None:
+            raise PydanticCustomError(
+                "conflicting_keys", "give at most one of 'onset_at_least' or 'onset_within'"
+            )
+        return self
+
+
+class ConditionRule(_Model):
+    condition: ConditionSpec
+
+
+class MedicationSpec(_Model):
+    """A medication from a concept set (or a single ingredient name).
+
+    ``current: true`` means in use on the as-of date; ``within`` means any use during that span
+    before the as-of date (the as-of date included).
+    """
+
+    concept: Identifier | None = None
+    ingredient: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, to_lower=True, min_length=2, max_length=100),
+        ]
+        | None
+    ) = None
+    current: Literal[True] | None = None
+    within: Duration | None = None
+
+    @model_validator(mode="after")
+    def _choices(self) -> Self:
+        if (self.concept is None) == (self.ingredient is None):
+            raise PydanticCustomError(
+                "conflicting_keys", "give exactly one of 'concept' or 'ingredient'"
+            )
+        if (self.current is None) == (self.within is None):
+            raise PydanticCustomError(
+                "conflicting_keys", "give exactly one of 'current' or 'within'"
+            )
+        return self
+
+
+class MedicationRule(_Model):
+    medication: MedicationSpec
+
+
+class ObservationSpec(_Model):
+    """The latest value of an observation within a span before the as-of date, against bounds.
+
+    ``min``/``max`` are inclusive, ``above``/``below`` exclusive; values are compared as recorded
+    (a pain score of 3.6 is not within 4-7). ``unit`` defaults to the concept set's unit.
+    """
+
+    concept: Identifier
+    within: Duration
+    min: Number | None = None
+    max: Number | None = None
+    above: Number | None = None
+    below: Number | None = None
+    unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)] | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        if self.min is not None and self.above is not None:
+            raise PydanticCustomError("conflicting_keys", "give at most one of 'min' or 'above'")
+        if self.max is not None and self.below is not None:
+            raise PydanticCustomError("conflicting_keys", "give at most one of 'max' or 'below'")
+        low = self.min if self.min is not None else self.above
+        high = self.max if self.max is not None else self.below
+        if low is None and high is None:
+            raise PydanticCustomError(
+                "missing_bound", "give at least one of min, max, above, below"
+            )
+        _reversed(low, high, "observation")
+        if (
+            low is not None
+            and high is not None
+            and low == high
+            and (self.above is not None or self.below is not None)
+        ):
+            raise PydanticCustomError("reversed_range", "observation: the range is empty")
+        return self
+
+
+class ObservationRule(_Model):
+    observation: ObservationSpec
+
+
+class StatusSpec(_Model):
+    """Pregnancy or lactation recorded within a span before the as-of date.
+
+    Without a status in that span the rule is unknown for a female patient of childbearing age
+    (``childbearing_age``, default 12-55 years) and not met for anyone else.
+    """
+
+    within: Duration
+    childbearing_age: AgeSpec = AgeSpec(min=12, max=55)
+
+
+class PregnantRule(_Model):
+    pregnant: StatusSpec
+
+
+class LactatingRule(_Model):
+    lactating: StatusSpec
+
+
+# --- composition -------------------------------------------------------------------------------
+
+
+class AllRule(_Model):
+    all: Annotated[tuple[Rule, ...], Field(min_length=1)]
+
+
+class AnyRule(_Model):
+    any: Annotated[tuple[Rule, ...], Field(min_length=1)]
+
+
+class NotRule(_Model):
+    not_: Annotated[Rule, Field(alias="not")]
+    model_config = ConfigDict(populate_by_name=True)
+
+
+_RULE_MODELS: Final[dict[str, type[_Model]]] = {
+    "age": AgeRule,
+    "sex": SexRule,
+    "attribute": AttributeRule,
+    "condition": ConditionRule,
+    "medication": MedicationRule,
+    "observation": ObservationRule,
+    "pregnant": PregnantRule,
+    "lactating": LactatingRule,
+    "all": AllRule,
+    "any": AnyRule,
+    "not": NotRule,
+}
+#: Every rule name, in the order the README documents them.
+RULE_NAMES: Final = tuple(_RULE_MODELS)
+
+
+def _rule_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return next(iter(value)) if len(value) == 1 else None
+    for name, model in _RULE_MODELS.items():
+        if type(value) is model:
+            return name
+    return None
+
+
+Rule = Annotated[
+    Annotated[AgeRule, Tag("age")]
+    | Annotated[SexRule, Tag("sex")]
+    | Annotated[AttributeRule, Tag("attribute")]
+    | Annotated[ConditionRule, Tag("condition")]
+    | Annotated[MedicationRule, Tag("medication")]
+    | Annotated[ObservationRule, Tag("observation")]
+    | Annotated[PregnantRule, Tag("pregnant")]
+    | Annotated[LactatingRule, Tag("lactating")]
+    | Annotated[AllRule, Tag("all")]
+    | Annotated[AnyRule, Tag("any")]
+    | Annotated[NotRule, Tag("not")],
+    Discriminator(
+        _rule_tag,
+        custom_error_type="unknown_rule",
+        custom_error_message="a rule is a mapping with exactly one known rule name as its key",
+    ),
+]
+
+for _model in (AllRule, AnyRule, NotRule):
+    _model.model_rebuild()
+
+
+def rule_depth(rule: Rule) -> int:
+    """Nesting depth of all/any/not (a leaf rule has depth 1), computed without recursion."""
+    deepest, stack = 0, [(rule, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, AllRule):
+            stack.extend((child, depth + 1) for child in node.all)
+        elif isinstance(node, AnyRule):
+            stack.extend((child, depth + 1) for child in node.any)
+        elif isinstance(node, NotRule):
+            stack.append((node.not_, depth + 1))
+    return deepest
+
+
+# --- criteria and trials -----------------------------------------------------------------------
+
+
+class Criterion(_Model):
+    """One inclusion or exclusion criterion."""
+
+    id: Identifier
+    description: Text = Field(
+        description="the criterion in plain words (your own, not the registry's)"
+    )
+    source: Text = Field(description="the registry item it encodes, e.g. 'NCT06414356 inclusion 1'")
+    rule: Rule | None = None
+    review: Text | None = Field(
+        default=None,
+        description="why a person decides it; with a rule: what to confirm when the rule is met",
+    )
+
+    @model_validator(mode="after")
+    def _decidable(self) -> Self:
+        if self.rule is None and self.review is None:
+            raise PydanticCustomError(
+                "missing_rule", "a criterion needs a 'rule', a 'review' note, or both"
+            )
+        if self.rule is not None and rule_depth(self.rule) > MAX_RULE_DEPTH:
+            raise PydanticCustomError(
+                "too_deep", f"rules are nested more than {MAX_RULE_DEPTH} levels deep"
+            )
+        return self
+
+
+class Expectation(_Model):
+    """What an example patient must come to: the verdict and, optionally, some outcomes."""
+
+    verdict: Verdict
+    criteria: dict[Identifier, Outcome] = Field(default_factory=dict)
+    eligible_from: date | None = None
+
+
+class Example(_Model):
+    """An example patient with its expected result, checked by ``matcher test``."""
+
+    name: Text
+    as_of: date
+    patient: Patient
+    expect: Expectation
+
+
+_REGISTRY_ID: Final = re.compile(r"^NCT\d{8}$")
+
+
+class TrialFile(_Model):
+    """One trial: registry metadata and its criteria."""
+
+    id: Annotated[str, StringConstraints(pattern=_REGISTRY_ID.pattern)] = Field(
+        description="ClinicalTrials.gov registry id, e.g. NCT06414356"
+    )
+    title: Text
+    phase: Annotated[str, StringConstraints(max_length=40)] | None = None
+    status: RecruitmentStatus
+    sponsor: Text
+    conditions: tuple[Text, ...] = ()
+    registry_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
+    last_reviewed: date = Field(
+        description="when the criteria were last checked against the registry"
+    )
+    notes: Text | None = None
+    not_recovered: tuple[Text, ...] = Field(
+        default=(), description="registry items whose text could not be recovered (not invented)"
+    )
+    inclusion: tuple[Criterion, ...] = ()
+    exclusion: tuple[Criterion, ...] = ()
+    examples: tuple[Example, ...] = ()
+
+    @model_validator(mode="after")
+    def _has_criteria(self) -> Self:
+        if not self.inclusion and not self.exclusion:
+            raise PydanticCustomError("missing_rule", "a trial needs at least one criterion")
+        return self

@@ -1,0 +1,443 @@
+"""Reading files into plain data while remembering where every value came from.
+
+This is the first stage of the pipeline. It turns bytes into ``Document``: plain Python data
+(dicts, lists, str, int, float, bool, None) plus a map from each YAML path to its line and column,
+so that later stages can point at the text when something is wrong.
+
+YAML is read from libyaml's *event stream* (``yaml.parse``) by a small iterative builder instead of
+``yaml.safe_load``, because the builder must do four things PyYAML does not:
+
+* report duplicate keys (PyYAML silently keeps the last one);
+* bound alias expansion, so a "billion laughs" document is refused in milliseconds;
+* bound nesting depth without recursion (libyaml's composer recurses in C and can crash the
+  process on a document of 50,000 opening brackets);
+* keep dates as the text written, so that pydantic reports "2026-02-30" as an invalid date at its
+  position instead of the YAML constructor raising a bare ValueError.
+
+Only the YAML core types are accepted: strings, numbers, booleans, null. Custom tags, merge keys
+(``<<``) and complex keys are refused. Mapping keys are always strings, taken as written
+(``no:`` is the key ``"no"``, ``1153378:`` is ``"1153378"``).
+
+JSON files are read with the standard library (much faster for a 2 MB FHIR bundle); they carry no
+positions, so their errors name the field path only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from matcher.errors import Diagnostic, InputError, join_path
+
+__all__ = [
+    "MAX_JSON_BYTES",
+    "MAX_YAML_BYTES",
+    "Document",
+    "SourceProblems",
+    "parse_json",
+    "parse_text",
+    "parse_yaml",
+    "read_text",
+]
+
+#: YAML is parsed in Python and slow past a few MB; no criteria or patient file needs more.
+MAX_YAML_BYTES: Final = 8 * 1024 * 1024
+#: JSON (FHIR bundles) is parsed in C; a large real-world bundle still fits.
+MAX_JSON_BYTES: Final = 128 * 1024 * 1024
+#: Upper bound on the number of values a document may expand to through aliases.
+MAX_NODES: Final = 2_000_000
+#: Upper bound on nesting of mappings and sequences.
+MAX_DEPTH: Final = 100
+
+PathT = tuple[str | int, ...]
+
+_LOADER: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_RESOLVER: Final = yaml.resolver.Resolver()
+_CONSTRUCTOR: Final = yaml.constructor.SafeConstructor()
+_TAG = "tag:yaml.org,2002:"
+_STR, _NULL, _BOOL, _INT, _FLOAT, _TIMESTAMP = (
+    _TAG + t for t in ("str", "null", "bool", "int", "float", "timestamp")
+)
+
+
+@dataclass(frozen=True)
+class Document:
+    """Plain data read from one file, with the position of each value by path."""
+
+    file: str
+    data: Any
+    positions: dict[PathT, tuple[int, int]] = field(default_factory=dict, repr=False)
+    key_positions: dict[PathT, tuple[int, int]] = field(default_factory=dict, repr=False)
+
+    def locate(self, loc: Sequence[str | int], *, at_key: bool = False) -> tuple[str, int, int]:
+        """Map a validation ``loc`` onto the text: (YAML path, line, column).
+
+        Segments that are not in the data (pydantic adds union tags and model names to a loc)
+        are skipped; the position is that of the deepest value actually found.
+        """
+        node: Any = self.data
+        found: list[str | int] = []
+        for part in loc:
+            if isinstance(node, dict) and isinstance(part, str) and part in node:
+                node = node[part]
+                found.append(part)
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                node = node[part]
+                found.append(part)
+        path = tuple(found)
+        pos = self.key_positions.get(path) if at_key else None
+        if pos is None:
+            pos = self.positions.get(path)
+        while pos is None and path:
+            path = path[:-1]
+            pos = self.positions.get(path)
+        line, column = pos if pos is not None else (0, 0)
+        return join_path(found), line, column
+
+
+class SourceProblems(Exception):  # noqa: N818 -- internal carrier, never leaves the library
+    """Raised by the parsers with the diagnostics found; callers wrap it in their error family."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        super().__init__("; ".join(d.render() for d in diagnostics))
+        self.diagnostics = tuple(diagnostics)
+
+
+def read_text(path: Path, *, limit: int | None = None) -> str:
+    """Read a UTF-8 text file (a leading BOM is allowed); raise ``InputError`` otherwise."""
+    name = str(path)
+    try:
+        if path.is_dir():
+            raise InputError(Diagnostic("file-unreadable", "is a directory, not a file", name))
+        size = path.stat().st_size
+        cap = limit if limit is not None else _limit_for(path)
+        if size > cap:
+            raise InputError(
+                Diagnostic(
+                    "file-too-large",
+                    f"file is {size / 1048576:.1f} MB; the limit for this kind of file is "
+                    f"{cap / 1048576:.0f} MB",
+                    name,
+                )
+            )
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(Diagnostic("file-unreadable", "no such file", name)) from None
+    except PermissionError:
+        raise InputError(Diagnostic("file-unreadable", "permission denied", name)) from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise InputError(Diagnostic("file-unreadable", f"cannot read: {reason}", name)) from None
+    return decode(raw, name)
+
+
+def decode(raw: bytes, name: str) -> str:
+    """Decode UTF-8 (with or without BOM), pointing at the first bad byte on failure."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise InputError(
+            Diagnostic(
+                "not-utf8",
+                f"byte 0x{raw[exc.start]:02x} is not valid UTF-8; save the file as UTF-8",
+                name,
+                line,
+                column,
+            )
+        ) from None
+
+
+def _limit_for(path: Path) -> int:
+    return MAX_JSON_BYTES if path.suffix.lower() == ".json" else MAX_YAML_BYTES
+
+
+def parse_text(text: str, file: str) -> Document:
+    """Parse JSON or YAML: by the file's extension, else JSON if the text starts with ``{``."""
+    suffix = Path(file).suffix.lower()
+    if suffix == ".json" or (suffix not in {".yaml", ".yml"} and text.lstrip()[:1] == "{"):
+        return parse_json(text, file)
+    return parse_yaml(text, file)
+
+
+def parse_json(text: str, file: str) -> Document:
+    """Parse JSON; duplicate keys and NaN/Infinity are refused."""
+    duplicates: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in items:
+            if key in out:
+                duplicates.append(key)
+            out[key] = value
+        return out
+
+    def constant(name: str) -> float:
+        raise ValueError(name)
+
+    try:
+        data = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+    except json.JSONDecodeError as exc:
+        raise SourceProblems(
+            [Diagnostic("json-syntax", exc.msg, file, exc.lineno, exc.colno)]
+        ) from None
+    except ValueError as exc:
+        raise SourceProblems(
+            [Diagnostic("json-syntax", f"{exc} is not a JSON number", file)]
+        ) from None
+    except RecursionError:
+        raise SourceProblems(
+            [Diagnostic("yaml-too-complex", "the document nests too deeply", file)]
+        ) from None
+    if duplicates:
+        raise SourceProblems(
+            [
+                Diagnostic(
+                    "duplicate-key", f"key {key!r} appears more than once in a mapping", file
+                )
+                for key in dict.fromkeys(duplicates)
+            ]
+        )
+    return Document(file, data)
+
+
+def parse_yaml(text: str, file: str) -> Document:
+    """Parse one YAML document with positions; raise ``SourceProblems`` listing every problem."""
+    builder = _Builder(file)
+    try:
+        builder.run(yaml.parse(text, Loader=_LOADER))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        message = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        builder.problems.append(Diagnostic("yaml-syntax", message, file, line, column))
+        raise SourceProblems(builder.problems) from None
+    except yaml.YAMLError as exc:
+        builder.problems.append(Diagnostic("yaml-syntax", str(exc), file))
+        raise SourceProblems(builder.problems) from None
+    except _Abort:
+        raise SourceProblems(builder.problems) from None
+    if builder.documents == 0:
+        raise SourceProblems(
+            [Diagnostic("empty-document", "the file holds no document", file, 1, 1)]
+        )
+    if builder.problems:
+        raise SourceProblems(builder.problems)
+    return Document(file, builder.root, builder.positions, builder.key_positions)
+
+
+def _position(mark: Any) -> tuple[int, int]:
+    """1-based (line, column) of a libyaml mark; (0, 0) when there is none."""
+    return (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+
+
+class _Abort(Exception):  # noqa: N818 -- internal control flow
+    pass
+
+
+@dataclass
+class _Frame:
+    container: dict[str, Any] | list[Any]
+    path: PathT
+    size: int = 1
+    pending_key: str | None = None
+    anchor: str | None = None
+
+
+class _Builder:
+    """Builds plain data from YAML events, iteratively, with positions and limits."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Diagnostic] = []
+        self.positions: dict[PathT, tuple[int, int]] = {}
+        self.key_positions: dict[PathT, tuple[int, int]] = {}
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.stack: list[_Frame] = []
+        self.root: Any = None
+        self.documents = 0
+        self.nodes = 0
+
+    def _problem(self, code: str, message: str, mark: Any, path: PathT = ()) -> None:
+        line, column = _position(mark)
+        self.problems.append(Diagnostic(code, message, self.file, line, column, join_path(path)))
+
+    def _child_path(self) -> PathT | None:
+        """Path of the next value; ``None`` if the next scalar is a mapping key."""
+        if not self.stack:
+            return ()
+        top = self.stack[-1]
+        if isinstance(top.container, list):
+            return (*top.path, len(top.container))
+        if top.pending_key is None:
+            return None
+        return (*top.path, top.pending_key)
+
+    def run(self, events: Iterator[yaml.Event]) -> None:
+        for event in events:
+            if isinstance(event, yaml.DocumentStartEvent):
+                self.documents += 1
+                if self.documents > 1:
+                    self._problem(
+                        "yaml-syntax",
+                        "expected one YAML document, found a second one ('---')",
+                        event.start_mark,
+                    )
+                    raise _Abort
+            elif isinstance(event, yaml.ScalarEvent):
+                self._scalar(event)
+            elif isinstance(event, yaml.AliasEvent):
+                self._alias(event)
+            elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                self._start(event)
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                self._end()
+
+    def _count(self, size: int, mark: Any) -> None:
+        self.nodes += size
+        if self.nodes > MAX_NODES:
+            self._problem(
+                "yaml-too-complex",
+                f"the document expands to more than {MAX_NODES:,} values "
+                "(anchors and aliases repeated too often)",
+                mark,
+            )
+            raise _Abort
+
+    def _start(self, event: yaml.MappingStartEvent | yaml.SequenceStartEvent) -> None:
+        path = self._child_path()
+        if path is None:
+            self._problem(
+                "yaml-unsupported", "a mapping key must be a plain value", event.start_mark
+            )
+            raise _Abort
+        if len(self.stack) >= MAX_DEPTH:
+            self._problem(
+                "yaml-too-complex",
+                f"the document nests deeper than {MAX_DEPTH} levels",
+                event.start_mark,
+            )
+            raise _Abort
+        self._check_tag(
+            event.tag,
+            "mapping" if isinstance(event, yaml.MappingStartEvent) else "seq",
+            event.start_mark,
+            path,
+        )
+        self._count(1, event.start_mark)
+        container: dict[str, Any] | list[Any] = (
+            {} if isinstance(event, yaml.MappingStartEvent) else []
+        )
+        self.positions[path] = _position(event.start_mark)
+        self.stack.append(_Frame(container, path, anchor=event.anchor))
+
+    def _end(self) -> None:
+        frame = self.stack.pop()
+        if frame.anchor is not None:
+            self.anchors[frame.anchor] = (frame.container, frame.size)
+        if self.stack:
+            self.stack[-1].size += frame.size
+        self._place(frame.container, frame.path)
+
+    def _check_tag(self, tag: str | None, kind: str, mark: Any, path: PathT) -> None:
+        if tag in (None, "!", _TAG + kind, _TAG + "map"):
+            return
+        self._problem("yaml-unsupported", f"the YAML tag {tag!r} is not supported", mark, path)
+
+    def _alias(self, event: yaml.AliasEvent) -> None:
+        path = self._child_path()
+        if event.anchor not in self.anchors:
+            self._problem("yaml-syntax", f"unknown alias *{event.anchor}", event.start_mark)
+            raise _Abort
+        value, size = self.anchors[event.anchor]
+        self._count(size, event.start_mark)
+        if path is None:
+            if not isinstance(value, str):
+                self._problem(
+                    "yaml-unsupported", "a mapping key must be a plain value", event.start_mark
+                )
+                raise _Abort
+            self._key(value, event.start_mark)
+            return
+        if self.stack:
+            self.stack[-1].size += size
+        self.positions[path] = _position(event.start_mark)
+        self._place(value, path)
+
+    def _scalar(self, event: yaml.ScalarEvent) -> None:
+        self._count(1, event.start_mark)
+        path = self._child_path()
+        if path is None:
+            if event.anchor is not None:
+                self.anchors[event.anchor] = (event.value, 1)
+            self._key(event.value, event.start_mark)
+            return
+        value = self._construct(event, path)
+        if event.anchor is not None:
+            self.anchors[event.anchor] = (value, 1)
+        if self.stack:
+            self.stack[-1].size += 1
+        self.positions[path] = _position(event.start_mark)
+        self._place(value, path)
+
+    def _key(self, key: str, mark: Any) -> None:
+        top = self.stack[-1]
+        assert isinstance(top.container, dict)
+        path = (*top.path, key)
+        if key == "<<":
+            self._problem("yaml-unsupported", "merge keys ('<<') are not supported", mark, path)
+        elif key in top.container:
+            first = self.key_positions.get(path, (0, 0))
+            self._problem(
+                "duplicate-key",
+                f"key {key!r} is already defined on line {first[0]}; each key may appear once",
+                mark,
+                path,
+            )
+            top.pending_key = f"\0duplicate:{key}"
+            return
+        self.key_positions[path] = _position(mark)
+        top.pending_key = key
+
+    def _place(self, value: Any, path: PathT) -> None:
+        if not self.stack:
+            self.root = value
+            return
+        top = self.stack[-1]
+        if isinstance(top.container, list):
+            top.container.append(value)
+        else:
+            key = top.pending_key
+            assert key is not None
+            top.pending_key = None
+            if not key.startswith("\0duplicate:") and key != "<<":
+                top.container[key] = value
+
+    def _construct(self, event: yaml.ScalarEvent, path: PathT) -> Any:
+        tag = event.tag
+        if tag in (None, "!"):
+            tag = _RESOLVER.resolve(  # type: ignore[no-untyped-call]
+                yaml.ScalarNode, event.value, event.implicit
+            )
+        node = yaml.ScalarNode(tag, event.value)
+        if tag in (_STR, _TIMESTAMP):
+            return event.value
+        if tag == _NULL:
+            return None
+        if tag == _BOOL:
+            return _CONSTRUCTOR.construct_yaml_bool(node)
+        if tag == _INT:
+            return _CONSTRUCTOR.construct_yaml_int(node)
+        if tag == _FLOAT:
+            return _CONSTRUCTOR.construct_yaml_float(node)
+        self._problem(
+            "yaml-unsupported", f"the YAML tag {tag!r} is not supported", event.start_mark, path
+        )
+        return event.value
