@@ -119,8 +119,12 @@ class ConditionLeaf:
 
 @dataclass(frozen=True, slots=True)
 class MedicationLeaf:
+    """Use of a medication: on the as-of date (``within`` None, ``ever`` false), within a span
+    before it, or ever (``ever`` true)."""
+
     concept: ConceptSet
-    within: Duration | None  # None: current use on the as-of date
+    within: Duration | None
+    ever: bool = False
     key: int = field(default=-1, compare=False)
 
 
@@ -342,7 +346,9 @@ class _Compiler:
                 found = self.concept(
                     med.concept, ConceptKind.MEDICATION, (*path, "medication", "concept")
                 )
-            return None if found is None else MedicationLeaf(found, med.within)
+            return (
+                None if found is None else MedicationLeaf(found, med.within, ever=med.ever is True)
+            )
         if isinstance(rule, ObservationRule):
             return self.observation(rule, (*path, "observation"))
         if isinstance(rule, PregnantRule | LactatingRule):
@@ -555,4 +561,5 @@ def load_catalog(paths: Sequence[Path], *, strict: bool = True) -> Catalog:
         trials.append(trial)
     if strict and problems:
         raise CriteriaError(problems)
-    return Catalog(tuple(trials), concepts, tuple(problems))
+    ordered = sorted(problems, key=lambda d: (d.file, d.line, d.column, d.code, d.message))
+    return Catalog(tuple(trials), concepts, tuple(ordered))

@@ -242,7 +242,9 @@ def evaluate_trial(
 
 
 def _confirm_text(result: CriterionResult) -> str:
-    return f"{result.description} ({result.kind}): {result.reason}"
+    """``id: description``, plus the records that raised the question for a rule-plus-review."""
+    text = f"{result.id}: {result.description.rstrip('.')}"
+    return f"{text} ({'; '.join(result.evidence)})" if result.evidence else text
 
 
 _VERDICT_ORDER: Final = {Verdict.ELIGIBLE: 0, Verdict.UNDETERMINED: 1, Verdict.INELIGIBLE: 2}

@@ -305,8 +305,13 @@ def _condition_missing(leaf: ConditionLeaf, record: ConditionFact) -> str:
 def _medication(leaf: MedicationLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
     label = leaf.concept.label
     records = facts.medications
-    if leaf.within is None:
-        since = None
+    if leaf.ever:
+        used, question, absent = (
+            f"{label} used before",
+            f"whether {label} was ever used",
+            f"no {label} on record",
+        )
+    elif leaf.within is None:
         used, question, absent = (
             f"{label} in use on {facts.as_of}",
             f"whether {label} is still taken",
@@ -352,7 +357,11 @@ def _medication(leaf: MedicationLeaf, facts: PatientFacts, matches: Matches) -> 
 def _medication_leaves_met(
     leaf: MedicationLeaf, facts: PatientFacts, found: Sequence[MedicationFact]
 ) -> tuple[date | None, tuple[str, ...]]:
-    """When the last use falls out of the window; ongoing use is assumed stopped today."""
+    """When the last use falls out of the window; ongoing use is assumed stopped today.
+
+    Use "ever" never falls out of its window."""
+    if leaf.ever:
+        return None, ()
     last = 0
     stop: list[str] = []
     for record in found:

@@ -19,7 +19,7 @@ A rule is a mapping with exactly one key, the rule's name::
     condition:  {concept: myocardial_infarction, onset_within: 12 months}
     medication: {concept: benzodiazepines, current: true}
     medication: {concept: ketamine, within: 1 year}
-    medication: {ingredient: ketamine, within: 1 year}
+    medication: {ingredient: ketamine, ever: true}
     observation: {concept: pain_0_10, within: 30 days, min: 4, max: 7}
     pregnant:   {within: 30 days}
     lactating:  {within: 30 days}
@@ -72,6 +72,7 @@ __all__ = [
     "SexRule",
     "TrialFile",
     "Verdict",
+    "trial_json_schema",
 ]
 
 #: Deepest nesting of all/any/not accepted in one criterion.
@@ -198,7 +199,8 @@ class MedicationSpec(_Model):
     """A medication from a concept set (or a single ingredient name).
 
     ``current: true`` means in use on the as-of date; ``within`` means any use during that span
-    before the as-of date (the as-of date included).
+    before the as-of date (the as-of date included); ``ever: true`` means any use on record up to
+    the as-of date ("ketamine naive" is ``not`` of it).
     """
 
     concept: Identifier | None = None
@@ -211,6 +213,7 @@ class MedicationSpec(_Model):
     ) = None
     current: Literal[True] | None = None
     within: Duration | None = None
+    ever: Literal[True] | None = None
 
     @model_validator(mode="after")
     def _choices(self) -> Self:
@@ -218,9 +221,9 @@ class MedicationSpec(_Model):
             raise PydanticCustomError(
                 "conflicting_keys", "give exactly one of 'concept' or 'ingredient'"
             )
-        if (self.current is None) == (self.within is None):
+        if sum(x is not None for x in (self.current, self.within, self.ever)) != 1:
             raise PydanticCustomError(
-                "conflicting_keys", "give exactly one of 'current' or 'within'"
+                "conflicting_keys", "give exactly one of 'current', 'within' or 'ever'"
             )
         return self
 
@@ -448,3 +451,14 @@ class TrialFile(_Model):
         if not self.inclusion and not self.exclusion:
             raise PydanticCustomError("missing_rule", "a trial needs at least one criterion")
         return self
+
+
+def trial_json_schema() -> dict[str, Any]:
+    """The JSON Schema of trial files, as ``matcher schema`` prints it."""
+    schema = TrialFile.model_json_schema(by_alias=True)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://github.com/matcher/trial-matcher/criteria/trial.schema.json",
+        **schema,
+        "title": "matcher trial criteria file",
+    }

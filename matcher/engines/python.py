@@ -22,7 +22,7 @@ from matcher.compile import (
     SexLeaf,
     StatusLeaf,
 )
-from matcher.facts import PatientFacts
+from matcher.facts import FAR_PAST, PatientFacts
 from matcher.leaves import MAYBE, NOTHING, PATIENT, LeafResult, Matches, leaf_result
 
 __all__ = ["PYTHON_ENGINE", "PythonEngine", "match"]
@@ -121,7 +121,10 @@ def _condition(leaf: ConditionLeaf, facts: PatientFacts) -> Matches:
 
 def _medication(leaf: MedicationLeaf, facts: PatientFacts) -> Matches:
     today = facts.today
-    start = facts.window_start(leaf.within) if leaf.within is not None else today
+    if leaf.ever:
+        start = FAR_PAST
+    else:
+        start = facts.window_start(leaf.within) if leaf.within is not None else today
     definite: list[int] = []
     possible: list[int] = []
     for i in facts.members(leaf.concept):

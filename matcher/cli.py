@@ -1,0 +1,331 @@
+"""The ``matcher`` command: a thin shell over the library.
+
+This is the only module that prints or chooses an exit status. It parses arguments, calls the
+library, renders with ``matcher.explain`` (or ``as_dict`` for JSON) and maps each exception class
+to a documented exit status; no traceback reaches the user (set ``MATCHER_DEBUG=1`` to see one).
+
+Exit statuses (also in the README):
+
+==  ==========================================================================================
+0   success (``check`` ran; ``lint`` found nothing; every ``test`` example passed)
+1   ``lint`` found problems, or a ``test`` example failed
+2   usage error: unknown option or command, bad argument, unknown trial id or concept name
+3   the patient file cannot be used: missing, unreadable, not JSON/YAML, invalid fields
+4   criteria or concept files are invalid (``check`` still screens against the valid trials)
+5   the chosen engine is not available on this Python
+70  internal error: a bug in matcher; please report it
+==  ==========================================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Final, NoReturn
+
+import click
+
+from matcher.api import check, load_patient, load_trials, patient_from_data
+from matcher.compile import Catalog
+from matcher.engines import ENGINES
+from matcher.errors import (
+    CriteriaError,
+    Diagnostic,
+    EngineError,
+    InputError,
+    MatcherError,
+    PatientError,
+)
+from matcher.examples import run_examples
+from matcher.explain import (
+    ROLES,
+    Style,
+    plain,
+    render_check,
+    render_concept,
+    render_concepts,
+    render_trial,
+)
+from matcher.patient import Patient, suggest
+from matcher.source import SourceProblems, decode, parse_text
+
+__all__ = ["EXIT", "main"]
+
+EXIT: Final = {
+    "ok": 0,
+    "findings": 1,
+    "usage": 2,
+    "patient": 3,
+    "criteria": 4,
+    "engine": 5,
+    "internal": 70,
+}
+
+
+class _Exit(Exception):  # noqa: N818 -- control flow to main()
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _style(enabled: bool) -> Style:
+    if not enabled:
+        return plain
+
+    def style(text: str, role: str) -> str:
+        color = ROLES.get(role)
+        return click.style(text, fg=color, bold=role == "heading") if color else text
+
+    return style
+
+
+def _colour() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _report(diagnostics: Sequence[Diagnostic]) -> None:
+    for diagnostic in diagnostics:
+        click.echo(diagnostic.render(), err=True)
+
+
+def _fail(message: str, status: str) -> NoReturn:
+    click.echo(f"matcher: error: {message}", err=True)
+    raise _Exit(EXIT[status])
+
+
+def _catalog(paths: Sequence[Path]) -> Catalog:
+    """Load criteria for a command: good files load, problems go to stderr."""
+    try:
+        catalog = load_trials(*paths, strict=False)
+    except CriteriaError as exc:  # broken concept sets: nothing can be compiled
+        _report(exc.diagnostics)
+        _fail(f"{len(exc.diagnostics)} problem(s) in concept sets", "criteria")
+    except InputError as exc:
+        _report(exc.diagnostics)
+        _fail("cannot read the criteria", "criteria")
+    _report(catalog.problems)
+    return catalog
+
+
+def _patient(path: str) -> Patient:
+    if path == "-":
+        name = "<stdin>"
+        try:
+            document = parse_text(decode(sys.stdin.buffer.read(), name), name)
+        except SourceProblems as exc:
+            raise PatientError(exc.diagnostics) from None
+        return patient_from_data(document.data, source=name, document=document)
+    return load_patient(path)
+
+
+def _as_of(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date as YYYY-MM-DD") from None
+
+
+criteria_option = click.option(
+    "--criteria",
+    "criteria",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Trial file or folder (repeatable). Default: the bundled catalog.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="trial-matcher", prog_name="matcher")
+def cli() -> None:
+    """Screen patients against clinical-trial eligibility criteria written in YAML.
+
+    Exit status: 0 ok, 1 lint/test findings, 2 usage error, 3 bad patient file, 4 invalid
+    criteria, 5 engine unavailable, 70 internal error.
+    """
+
+
+@cli.command("check")
+@click.argument("patient_file", metavar="PATIENT_FILE")
+@criteria_option
+@click.option("--trial", "trial_ids", multiple=True, metavar="ID", help="Only these trials.")
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Evaluation date. Default: today.")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Text for people, or the JSON contract for programs.",
+)
+@click.option(
+    "--engine", type=click.Choice(ENGINES), default="python", show_default=True, help="Rule engine."
+)
+@click.option("--explain", is_flag=True, help="List every criterion with outcome and evidence.")
+def check_command(
+    patient_file: str,
+    criteria: tuple[Path, ...],
+    trial_ids: tuple[str, ...],
+    as_of: str | None,
+    output: str,
+    engine: str,
+    explain: bool,
+) -> None:
+    """Check one patient (YAML/JSON profile or FHIR R4 Bundle; - for stdin) against the trials."""
+    day = _as_of(as_of)
+    patient = _patient(patient_file)
+    catalog = _catalog(criteria)
+    trials = list(catalog.trials)
+    if trial_ids:
+        known = [t.id for t in trials]
+        for wanted in trial_ids:
+            if wanted not in known:
+                _fail(f"no trial {wanted!r} in the criteria{suggest(wanted, known)}", "usage")
+        trials = [t for t in trials if t.id in trial_ids]
+    result = check(patient, trials, as_of=day, engine=engine)
+    if output == "json":
+        click.echo(result.to_json())
+    else:
+        click.echo(render_check(result, explain=explain, style=_style(_colour())), nl=False)
+    if catalog.problems:
+        _fail(
+            f"{len(catalog.problems)} problem(s) in the criteria files: results are partial",
+            "criteria",
+        )
+
+
+@cli.command("explain")
+@click.argument("trial", metavar="TRIAL_ID_OR_FILE")
+@criteria_option
+def explain_command(trial: str, criteria: tuple[Path, ...]) -> None:
+    """Show a trial's criteria in words, and which items need a clinician's review."""
+    if trial.endswith((".yaml", ".yml")) or os.sep in trial:
+        catalog = _catalog([Path(trial)])
+        found = catalog.trials[0] if catalog.trials else None
+        if found is None:
+            raise _Exit(EXIT["criteria"])
+    else:
+        catalog = _catalog(criteria)
+        found = catalog.get(trial)
+        if found is None:
+            known = [t.id for t in catalog.trials]
+            _fail(f"no trial {trial!r} in the criteria{suggest(trial, known)}", "usage")
+    click.echo(render_trial(found, style=_style(_colour())), nl=False)
+
+
+@cli.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def lint_command(paths: tuple[Path, ...]) -> None:
+    """Validate criteria files (default: the bundled catalog) as file:line:col: code: message."""
+    try:
+        catalog = load_trials(*paths, strict=False)
+    except (CriteriaError, InputError) as exc:
+        _report(exc.diagnostics)
+        raise _Exit(EXIT["findings"]) from None
+    _report(catalog.problems)
+    if catalog.problems:
+        count = len(catalog.problems)
+        click.echo(f"{count} problem{'s' if count != 1 else ''} found", err=True)
+        raise _Exit(EXIT["findings"])
+    click.echo(
+        f"ok: {len(catalog.trials)} trial file(s), {len(catalog.concepts.sets)} concept set(s)"
+    )
+
+
+@cli.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of trial files (for editors: see the README)."""
+    from matcher.schema import trial_json_schema
+
+    click.echo(json.dumps(trial_json_schema(), indent=2))
+
+
+@cli.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--engine", type=click.Choice(ENGINES), default="python", show_default=True, help="Rule engine."
+)
+def test_command(paths: tuple[Path, ...], engine: str) -> None:
+    """Run the example patients in trial files (default: the bundled catalog)."""
+    catalog = _catalog(paths)
+    reports = run_examples(catalog.trials, engine=engine)
+    failed = 0
+    for report in reports:
+        if report.passed:
+            click.echo(f"PASS {report.trial} {report.name}")
+        else:
+            failed += 1
+            click.echo(f"FAIL {report.trial} {report.name} ({report.file})")
+            for problem in report.problems:
+                click.echo(f"     {problem}")
+    click.echo(f"{len(reports) - failed} passed, {failed} failed")
+    if failed or catalog.problems:
+        raise _Exit(EXIT["findings"])
+
+
+@cli.command("concepts")
+@click.argument("name", required=False)
+@criteria_option
+def concepts_command(name: str | None, criteria: tuple[Path, ...]) -> None:
+    """List the concept sets, or every member of one (for auditing a drug class)."""
+    catalog = _catalog(criteria)
+    if name is None:
+        click.echo(render_concepts(catalog.concepts), nl=False)
+        return
+    if name not in catalog.concepts:
+        _fail(f"no concept set {name!r}{suggest(name, catalog.concepts.names())}", "usage")
+    click.echo(render_concept(catalog.concepts[name]), nl=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit status instead of raising."""
+    try:
+        cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="matcher",
+            standalone_mode=False,
+        )
+    except _Exit as exc:
+        return exc.status
+    except click.exceptions.Abort:
+        click.echo("matcher: aborted", err=True)
+        return EXIT["usage"]
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT["usage"]
+    except PatientError as exc:
+        _report(exc.diagnostics)
+        click.echo("matcher: error: the patient file cannot be used", err=True)
+        return EXIT["patient"]
+    except InputError as exc:
+        _report(exc.diagnostics)
+        return EXIT["patient"]
+    except CriteriaError as exc:
+        _report(exc.diagnostics)
+        return EXIT["criteria"]
+    except EngineError as exc:
+        click.echo(f"matcher: error: {exc}", err=True)
+        return EXIT["engine"]
+    except MatcherError as exc:  # pragma: no cover -- every subclass is handled above
+        click.echo(f"matcher: error: {exc}", err=True)
+        return EXIT["internal"]
+    except Exception as exc:
+        if os.environ.get("MATCHER_DEBUG"):
+            raise
+        click.echo(
+            f"matcher: internal error ({type(exc).__name__}); this is a bug, please report it "
+            "(set MATCHER_DEBUG=1 for details)",
+            err=True,
+        )
+        return EXIT["internal"]
+    return EXIT["ok"]
+
+
+def entry_point() -> NoReturn:
+    """The console script."""
+    sys.exit(main())
