@@ -178,11 +178,15 @@ class ObservationFact:
     value: float | None
     unit: str | None
 
-    def describe(self) -> str:
+    def reading(self) -> str:
+        """``5 {score} on 2026-11-15``."""
         value = "no value" if self.value is None else f"{self.value:g}"
         unit = f" {self.unit}" if self.unit and self.value is not None else ""
         when = f"on {self.date}" if self.date else "date not recorded"
-        return f"{self.label}: {value}{unit} {when}"
+        return f"{value}{unit} {when}"
+
+    def describe(self) -> str:
+        return f"{self.label}: {self.reading()}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -407,15 +407,15 @@ def _observation(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -
     bounds = leaf.bounds_text()
     if verdicts == {True}:
         return LeafResult(
-            MET, f"latest {label} ({records[latest].describe()}) is within {bounds}", evidence
+            MET, f"latest {label} is {records[latest].reading()}, within {bounds}", evidence
         )
     if verdicts == {False}:
         return LeafResult(
-            NOT_MET, f"latest {label} ({records[latest].describe()}) is outside {bounds}", evidence
+            NOT_MET, f"latest {label} is {records[latest].reading()}, outside {bounds}", evidence
         )
     if None in verdicts and len(contenders) == 1:
         unit = leaf.unit or "a known unit"
         reason = f"latest {label} has no value in {unit}"
     else:
-        reason = f"cannot tell which {label} is the latest: records on close dates disagree"
+        reason = f"cannot tell which {label} is the latest: readings of the same period disagree"
     return LeafResult(UNKNOWN, reason, evidence, (f"a {label} {period}",))
