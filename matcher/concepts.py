@@ -81,7 +81,9 @@ class ConceptSetFile(BaseModel):
 
     name: Identifier
     kind: ConceptKind
-    title: Text
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)] = (
+        Field(description="the name as it reads inside a sentence: 'no <title> on record'")
+    )
     description: Text
     source: Text
     includes: tuple[Identifier, ...] = ()
@@ -145,11 +147,8 @@ class ConceptSet:
 
     @property
     def label(self) -> str:
-        """The title as it reads inside a sentence ("no epilepsy on record")."""
-        title = self.title
-        if len(title) > 1 and title[0].isupper() and not title[1].isupper():
-            return title[0].lower() + title[1:]
-        return title
+        """The name as it reads inside a sentence ("no epilepsy on record"): the title."""
+        return self.title
 
     def matches_code(self, codings: Iterable[Coding]) -> bool:
         """True if any coding is in the set (ICD-10-CM by hierarchy)."""

@@ -17,8 +17,9 @@ criterion ``alive``).
 met, exclusion not met; a rule-plus-review criterion in review counts as favourable), rounded to
 4 decimals; 1.0 for a trial without rules.
 
-**Rank.** Eligible first, then undetermined, then ineligible; within each, higher score first;
-ties by trial id.
+**Rank.** Eligible first, then undetermined, then ineligible; within each, trials open to
+enrolment (recruiting, not yet recruiting, enrolling by invitation) before closed ones, then
+higher score first; ties by trial id.
 
 **Eligible from.** When every criterion that makes a trial ineligible would stop doing so by time
 alone (a birthday, the last dose of a drug sliding out of "the past year", a diagnosis becoming
@@ -248,11 +249,17 @@ def _confirm_text(result: CriterionResult) -> str:
 
 
 _VERDICT_ORDER: Final = {Verdict.ELIGIBLE: 0, Verdict.UNDETERMINED: 1, Verdict.INELIGIBLE: 2}
+_OPEN: Final = frozenset({"recruiting", "not_yet_recruiting", "enrolling_by_invitation"})
 
 
 def rank(results: Iterable[TrialResult]) -> tuple[TrialResult, ...]:
-    """Eligible, then undetermined, then ineligible; higher score first; then by trial id."""
-    return tuple(sorted(results, key=lambda r: (_VERDICT_ORDER[r.verdict], -r.score, r.trial)))
+    """By verdict, open before closed, higher score first, then by trial id."""
+    return tuple(
+        sorted(
+            results,
+            key=lambda r: (_VERDICT_ORDER[r.verdict], r.status not in _OPEN, -r.score, r.trial),
+        )
+    )
 
 
 def check_facts(

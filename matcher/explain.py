@@ -67,6 +67,19 @@ _OUTCOME_WORD: Final = {
 }
 
 
+_STATUS_WORD: Final = {
+    "not_yet_recruiting": "not yet open",
+    "recruiting": "recruiting",
+    "enrolling_by_invitation": "invitation",
+    "active_not_recruiting": "closed",
+    "suspended": "suspended",
+    "terminated": "terminated",
+    "completed": "completed",
+    "withdrawn": "withdrawn",
+    "unknown": "unknown",
+}
+
+
 def _truncate(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -83,12 +96,13 @@ def render_check(result: CheckResult, *, explain: bool = False, style: Style = p
     if not result.trials:
         lines.append("No trials to check.")
         return "\n".join(lines) + "\n"
-    lines.append(f" {'#':>2}  {'trial':<12} {'verdict':<13} {'score':>5}  title")
+    lines.append(f" {'#':>2}  {'trial':<12} {'verdict':<13} {'score':>5}  {'status':<12} title")
     for rank, trial in enumerate(result.trials, 1):
         verdict = style(f"{_VERDICT_WORD[trial.verdict]:<13}", trial.verdict.value)
+        status = _STATUS_WORD.get(trial.status, trial.status)
         lines.append(
-            f" {rank:>2}  {trial.trial:<12} {verdict} {trial.score:>5.2f}  "
-            f"{_truncate(trial.title, 60)}"
+            f" {rank:>2}  {trial.trial:<12} {verdict} {trial.score:>5.2f}  {status:<12} "
+            f"{_truncate(trial.title, 48)}"
         )
     for trial in result.trials:
         lines.append("")
@@ -109,7 +123,7 @@ def _trial_block(trial: TrialResult, *, explain: bool, style: Style) -> list[str
     else:
         deciding = []
         label = ""
-    if deciding and not explain:
+    if deciding:
         lines.append(f"  {label}:")
         lines.extend(f"    - [{c.kind}] {c.id}: {c.reason}" for c in deciding)
     if trial.eligible_from is not None:

@@ -204,12 +204,12 @@ def _status(leaf: StatusLeaf, facts: PatientFacts, matches: Matches) -> LeafResu
                 f"age {age} is outside childbearing age ({rng})",
                 (f"born {facts.birth_date}, female",),
             )
+    noun = "pregnancy" if leaf.what == "pregnant" else "lactation"
     evidence: tuple[str, ...]
     if record is not None:
         evidence = (f"{record.describe(leaf.what)}, not within the last {leaf.within}",)
     else:
-        evidence = (f"no {leaf.what.replace('pregnant', 'pregnancy')} status on record",)
-    noun = "pregnancy" if leaf.what == "pregnant" else "lactation"
+        evidence = (f"no {noun} status on record",)
     return LeafResult(
         UNKNOWN,
         f"no {noun} status recorded since {start}",

@@ -30,7 +30,7 @@ TEST_CONCEPTS = {
     "test_drugs": """\
 name: test_drugs
 kind: medication
-title: Test drugs
+title: test drugs
 description: Two made-up drugs for tests.
 source: tests
 names: [testazepam, examplamine]
@@ -38,7 +38,7 @@ names: [testazepam, examplamine]
     "test_condition": """\
 name: test_condition
 kind: condition
-title: Test condition
+title: test condition
 description: A made-up condition for tests.
 source: tests
 codes:

@@ -79,7 +79,7 @@ def test_ketamine_in_the_past_year_with_its_record(folder: TrialFolder) -> None:
     result = run(trial_with(folder, KETAMINE, kind="exclusion"), ketamine_ended(120))
     assert outcome(result) == (
         "met",
-        "ketamine and its enantiomers used since 2025-11-21",
+        "ketamine or esketamine used since 2025-11-21",
         (
             "ketamine 50 MG/ML Injectable Solution (RxNorm 238084), started 2020-01-01, "
             "ended 2026-07-24",
@@ -96,8 +96,8 @@ def test_ketamine_in_the_past_year_with_its_record(folder: TrialFolder) -> None:
 def test_no_ketamine_on_record(folder: TrialFolder) -> None:
     assert outcome(run(trial_with(folder, KETAMINE), {})) == (
         "not_met",
-        "no ketamine and its enantiomers on record since 2025-11-21",
-        ("no ketamine and its enantiomers on record since 2025-11-21",),
+        "no ketamine or esketamine on record since 2025-11-21",
+        ("no ketamine or esketamine on record since 2025-11-21",),
         (),
     )
 
@@ -105,9 +105,9 @@ def test_no_ketamine_on_record(folder: TrialFolder) -> None:
 def test_unreviewed_medications_make_absence_unknown(folder: TrialFolder) -> None:
     assert outcome(run(trial_with(folder, KETAMINE), {"unreviewed": ["medications"]})) == (
         "unknown",
-        "medications not reviewed; no ketamine and its enantiomers on record since 2025-11-21",
-        ("no ketamine and its enantiomers on record since 2025-11-21 (medications not reviewed)",),
-        ("whether ketamine and its enantiomers was used since 2025-11-21",),
+        "medications not reviewed; no ketamine or esketamine on record since 2025-11-21",
+        ("no ketamine or esketamine on record since 2025-11-21 (medications not reviewed)",),
+        ("whether ketamine or esketamine was used since 2025-11-21",),
     )
 
 
@@ -240,7 +240,7 @@ def test_latest_pain_score_decides(folder: TrialFolder) -> None:
     result = run(trial_with(folder, PAIN), pain((8, "2026-10-25"), (5, "2026-11-15")))
     assert outcome(result) == (
         "met",
-        "latest pain score 0-10 (numeric rating) is 5 {score} on 2026-11-15, within 4-7 {score}",
+        "latest 0-10 pain score is 5 {score} on 2026-11-15, within 4-7 {score}",
         ("LOINC 72514-3: 5 {score} on 2026-11-15",),
         (),
     )
@@ -249,9 +249,9 @@ def test_latest_pain_score_decides(folder: TrialFolder) -> None:
 def test_no_recent_pain_score_is_unknown(folder: TrialFolder) -> None:
     assert outcome(run(trial_with(folder, PAIN), pain((5, "2026-10-01")))) == (
         "unknown",
-        "no pain score 0-10 (numeric rating) from 2026-10-22 to 2026-11-21",
-        ("no pain score 0-10 (numeric rating) from 2026-10-22 to 2026-11-21",),
-        ("a pain score 0-10 (numeric rating) from 2026-10-22 to 2026-11-21",),
+        "no 0-10 pain score from 2026-10-22 to 2026-11-21",
+        ("no 0-10 pain score from 2026-10-22 to 2026-11-21",),
+        ("a 0-10 pain score from 2026-10-22 to 2026-11-21",),
     )
 
 
@@ -259,10 +259,9 @@ def test_same_day_scores_that_disagree_are_unknown(folder: TrialFolder) -> None:
     result = run(trial_with(folder, PAIN), pain((5, "2026-11-15"), (9, "2026-11-15")))
     assert outcome(result) == (
         "unknown",
-        "cannot tell which pain score 0-10 (numeric rating) is the latest: readings of the same "
-        "period disagree",
+        "cannot tell which 0-10 pain score is the latest: readings of the same period disagree",
         ("LOINC 72514-3: 9 {score} on 2026-11-15", "LOINC 72514-3: 5 {score} on 2026-11-15"),
-        ("a pain score 0-10 (numeric rating) from 2026-10-22 to 2026-11-21",),
+        ("a 0-10 pain score from 2026-10-22 to 2026-11-21",),
     )
 
 
