@@ -111,8 +111,9 @@ class _DiagnosticsError(MatcherError):
     what = "input"
 
     def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        # Stable sort: problems without a position keep the order they were found in.
         self.diagnostics: tuple[Diagnostic, ...] = tuple(
-            sorted(diagnostics, key=lambda d: (d.file, d.line, d.column, d.code, d.message))
+            sorted(diagnostics, key=lambda d: (d.file, d.line, d.column))
         )
         count = len(self.diagnostics)
         head = f"{count} problem{'s' if count != 1 else ''} in {self.what}"

@@ -1,0 +1,932 @@
+"""FHIR R4 input: a Bundle (or a bare Patient resource) becomes one ``matcher.patient.Patient``.
+
+The input is parsed JSON. It is read with plain ``dict`` access and explicit type checks, not with
+a FHIR model library: those take seconds to import and ``matcher check`` must start at once. Any
+Bundle type works (``collection``, ``transaction``, ``searchset``, ``document``...): every
+``entry[].resource`` is read. The Bundle must hold exactly one Patient. Resource types not listed
+below are ignored, and so are missing optional elements.
+
+Errors. Input that is not a FHIR Bundle or Patient, or a Bundle without exactly one Patient,
+raises ``PatientError`` with code ``not-fhir``. An unusable value inside a resource we read (a
+``birthDate`` that is not a date, a status outside its value set, a pain score of 14) raises
+``PatientError`` with code ``invalid-patient`` and the FHIR path of the value
+(``entry[3].resource.birthDate``). Problems are collected over the whole input and raised
+together; a record with an unusable status is not read further. Messages name fields and
+positions, never patient values.
+
+What is read, and how
+=====================
+
+==========================  ==================================================================
+FHIR                        ``Patient`` field
+==========================  ==================================================================
+Patient.id                  ``id`` (else the entry's ``fullUrl``, else ``"unknown"``)
+Patient.birthDate           ``birth_date``; ``YYYY`` and ``YYYY-MM`` are kept as partial dates
+Patient.gender              ``sex``: ``male``/``female``; ``other``/``unknown`` -> unknown (*)
+Patient.deceased[x]         ``deceased`` (Boolean) / ``deceased`` + ``deceased_date`` (DateTime)
+Patient.extension           ``attributes["military_status"]``: see "Military status" below
+Condition                   ``conditions``: see "Conditions"
+MedicationRequest           ``medications``: see "Medications"
+MedicationStatement         ``medications``
+Observation                 ``observations``, ``pregnancy``, ``lactation``: see "Observations"
+==========================  ==================================================================
+
+(*) FHIR ``gender`` is *administrative* gender. Birth sex exists only as a US Core extension that
+most sources leave empty, so ``gender`` is read as biological sex for lack of better data.
+
+Codes. Every coding of a CodeableConcept that has both ``system`` and ``code`` is kept, the first
+as the record's ``system``/``code``, the rest as ``codes`` (duplicates after normalisation, such
+as ICD-10-CM ``G90.511`` and ``G90511``, are kept once). The model normalises the systems
+(``http://snomed.info/sct`` -> ``snomed``). ``display`` is ``CodeableConcept.text``, else the
+display of the first coding. Dates keep the calendar date as written (``2013-04-21T22:26:37+05:00``
+is 2013-04-21).
+
+Conditions.
+``onset[x]``: ``onsetDateTime``, else ``onsetPeriod.start``, else ``onsetString`` when it is a
+date (other strings and ``onsetAge``/``onsetRange`` are ignored).
+``abatement[x]``: ``abatementDateTime``, else ``abatementPeriod.end`` (the day by which it had
+surely abated), else ``abatementPeriod.start``, else ``abatementString`` when it is a date.
+``clinicalStatus`` and ``verificationStatus`` take the codes of their R4 code systems (a bare
+code string, as STU3 wrote them, is accepted too). ``refuted`` and ``entered-in-error`` conditions
+are dropped. A Condition with neither a code nor a text cannot be matched: it is dropped and the
+conditions section is marked ``unreviewed`` (so "no epilepsy on record" becomes unknown).
+
+Medications.
+The drug is ``medicationCodeableConcept``, or the Medication that ``medicationReference`` names:
+``#id`` (a contained resource), a ``fullUrl`` in the Bundle, or ``Medication/<id>``. The
+Medication's ``code`` gives the codes and name; codes of its ``ingredient[].itemCodeableConcept``
+are added after them. An unresolved reference keeps its ``display`` as the name; a drug that
+cannot be identified at all is dropped and the medications section is marked ``unreviewed``.
+
+=================  ============  ========================================================
+FHIR status        ``status``    what ``matcher.facts`` makes of it
+=================  ============  ========================================================
+active             active        in use from ``start``, ongoing unless an ``end`` is known
+on-hold            on_hold       may have ended any time after ``start``
+completed          completed     ended between ``start`` and the day before the as-of date
+stopped            stopped       likewise: a Synthea "stopped" order is *not* current use
+cancelled          cancelled     never use
+draft / intended   intended      never use (not started)
+not-taken          not_taken     never use
+unknown / missing  unknown       may have ended any time after ``start``
+entered-in-error   --            the record is dropped
+=================  ============  ========================================================
+
+A MedicationRequest with ``doNotPerform: true`` is ``not_taken``; one whose ``intent`` is
+``proposal`` or ``option`` is ``intended`` (suggested, never ordered). ``intent: plan`` keeps its
+status: US Core records self-reported medications as plans.
+
+MedicationRequest dates: ``start`` is the earliest
+``dosageInstruction[].timing.repeat.boundsPeriod.start`` (when the drug is to be taken), else
+``authoredOn``, else ``dispenseRequest.validityPeriod.start``. ``end`` is the latest
+``boundsPeriod.end`` when every dosage instruction has one; an open-ended instruction keeps the
+order open. ``dispenseRequest.validityPeriod.end`` is *not* an end of use: it only bounds when
+the prescription may be filled, and what was dispensed on its last day is taken afterwards.
+MedicationStatement dates: ``effectiveDateTime`` is the start; ``effectivePeriod`` gives start
+and end.
+
+Observations.
+Every Observation with a number -- ``valueQuantity.value`` (unit: the UCUM ``code``, else
+``unit``) or ``valueInteger`` -- becomes an observation with all its codings, and so does every
+``component`` with a number, under the component's own codes (the blood-pressure panel 85354-9
+gives systolic 8480-6 and diastolic 8462-4 observations). Values are kept as recorded: the 0-10
+pain score LOINC 72514-3 may be 2.13. A quantity with a ``comparator`` (``<5``) has no exact value
+and is skipped. ``date`` is ``effectiveDateTime`` (or ``effectiveInstant``), else
+``effectivePeriod.start``, else ``issued``. Observations whose status is ``cancelled`` or
+``entered-in-error`` are dropped.
+
+Pregnancy status is LOINC 82810-3 "Pregnancy status" with ``valueCodeableConcept``: SNOMED CT
+77386006 or LOINC answer LA15173-0 is pregnant, SNOMED CT 60001007 or LA26683-5 not pregnant;
+"unknown" answers (LA4489-6, SNOMED 261665006) and other values are ignored. Lactation is LOINC
+63895-7 "Breastfeeding status" with LOINC answers LA29252-6 "Currently breastfeeding" /
+LA29253-4 "Not currently breastfeeding" (LA4489-6 unknown is ignored), or ``valueBoolean``. The
+latest dated observation decides (an undated one only when no other exists); two different
+answers on the same date count as pregnant (lactating), the cautious reading for exclusions.
+Pregnancy *conditions* (such as SNOMED 72892002 "Normal pregnancy") stay conditions: they do not
+set ``pregnancy``.
+
+Military status.
+FHIR has no core element for it. Three Patient extensions are read, the first found wins:
+
+1. ``https://matcher.example/fhir/StructureDefinition/military-status`` (defined here, because
+   no published code covers retirees and dependants): ``valueCode`` is one of
+   ``matcher.patient.ATTRIBUTES["military_status"].values``.
+2. QI-Core's ``http://hl7.org/fhir/us/qicore/StructureDefinition/qicore-military-service``
+   (also its DSTU2 URL ``http://hl7.org/fhir/StructureDefinition/qicore-patient-militaryService``)
+   with ``valueCodeableConcept`` from ``http://hl7.org/fhir/us/qicore/CodeSystem/military-service``:
+   ``no-military-service`` -> civilian, ``veteran`` -> veteran, ``active-duty`` -> active_duty,
+   ``active-reserve`` / ``inactive-reserve`` -> reserve; ``not-indicated`` -> unknown.
+3. The HL7 Military Service IG's
+   ``http://hl7.org/fhir/us/military-service/StructureDefinition/military-service-veteran-status``
+   with ``valueBoolean``: ``true`` -> veteran. ``false`` means "not verified yet", not "civilian",
+   so it leaves the status unknown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, TypeGuard, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from matcher.codes import canonical_code, canonical_system
+from matcher.dates import PartialDate
+from matcher.errors import Diagnostic, PatientError
+from matcher.patient import (
+    ATTRIBUTES,
+    ClinicalStatus,
+    Condition,
+    Medication,
+    MedicationStatus,
+    Observation,
+    Patient,
+    Sex,
+    VerificationStatus,
+)
+
+__all__ = [
+    "LACTATION_CODE",
+    "MILITARY_STATUS_EXTENSION",
+    "PREGNANCY_CODE",
+    "patient_from_fhir",
+]
+
+#: The Patient extension (``valueCode``) that carries ``attributes["military_status"]``.
+MILITARY_STATUS_EXTENSION: Final = (
+    "https://matcher.example/fhir/StructureDefinition/military-status"
+)
+#: LOINC "Pregnancy status" and "Breastfeeding status" (observation codes).
+PREGNANCY_CODE: Final = ("loinc", "82810-3")
+LACTATION_CODE: Final = ("loinc", "63895-7")
+
+_QICORE_MILITARY_EXTENSIONS: Final = frozenset(
+    {
+        "http://hl7.org/fhir/us/qicore/StructureDefinition/qicore-military-service",
+        "http://hl7.org/fhir/StructureDefinition/qicore-patient-militaryService",
+    }
+)
+_QICORE_MILITARY_CODES: Final = {
+    "no-military-service": "civilian",
+    "veteran": "veteran",
+    "active-duty": "active_duty",
+    "active-reserve": "reserve",
+    "inactive-reserve": "reserve",
+}
+_VETERAN_STATUS_EXTENSION: Final = (
+    "http://hl7.org/fhir/us/military-service/StructureDefinition/military-service-veteran-status"
+)
+
+_PREGNANCY_ANSWERS: Final = {
+    ("snomed", "77386006"): True,
+    ("loinc", "LA15173-0"): True,
+    ("snomed", "60001007"): False,
+    ("loinc", "LA26683-5"): False,
+}
+_LACTATION_ANSWERS: Final = {
+    ("loinc", "LA29252-6"): True,
+    ("loinc", "LA29253-4"): False,
+}
+
+_SEXES: Final = {"male": Sex.MALE, "female": Sex.FEMALE, "other": None, "unknown": None}
+
+_CLINICAL_SYSTEM: Final = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+_VERIFICATION_SYSTEM: Final = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+_CLINICAL: Final = {status.value: status for status in ClinicalStatus}
+_VERIFICATION: Final = {status.value.replace("_", "-"): status for status in VerificationStatus}
+_DROPPED_VERIFICATION: Final = frozenset(
+    {VerificationStatus.REFUTED, VerificationStatus.ENTERED_IN_ERROR}
+)
+
+#: FHIR medication status (MedicationRequest and MedicationStatement) -> status; None drops it.
+_MEDICATION_STATUS: Final[Mapping[str, MedicationStatus | None]] = {
+    "active": MedicationStatus.ACTIVE,
+    "on-hold": MedicationStatus.ON_HOLD,
+    "completed": MedicationStatus.COMPLETED,
+    "stopped": MedicationStatus.STOPPED,
+    "cancelled": MedicationStatus.CANCELLED,
+    "draft": MedicationStatus.INTENDED,
+    "intended": MedicationStatus.INTENDED,
+    "not-taken": MedicationStatus.NOT_TAKEN,
+    "unknown": MedicationStatus.UNKNOWN,
+    "entered-in-error": None,
+}
+_REQUEST_INTENTS: Final = frozenset(
+    {
+        "proposal",
+        "plan",
+        "order",
+        "original-order",
+        "reflex-order",
+        "filler-order",
+        "instance-order",
+        "option",
+    }
+)
+_NOT_ORDERED_INTENTS: Final = frozenset({"proposal", "option"})
+
+_OBSERVATION_STATUSES: Final = frozenset(
+    {
+        "registered",
+        "preliminary",
+        "final",
+        "amended",
+        "corrected",
+        "cancelled",
+        "entered-in-error",
+        "unknown",
+    }
+)
+_DROPPED_OBSERVATION_STATUSES: Final = frozenset({"cancelled", "entered-in-error"})
+
+#: Errors the models raise about a whole record -> the fields to blame, first one present wins.
+_WHOLE_RECORD_ERRORS: Final[Mapping[str, tuple[str, ...]]] = {
+    "out_of_range": ("value",),
+    "date_order": ("abatement", "end", "deceased_date"),
+    "inconsistent": ("pregnancy",),
+}
+
+_UCUM: Final = "http://unitsofmeasure.org"
+_RESOURCE_TYPE: Final = re.compile(r"^[A-Z][A-Za-z]{0,63}$")
+
+_M = TypeVar("_M", bound=BaseModel)
+_Node = Mapping[str, Any]
+
+
+def _is_node(value: object) -> TypeGuard[_Node]:
+    return isinstance(value, Mapping)
+
+
+def _at(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def _one_of(values: Iterable[str]) -> str:
+    return "expected one of " + ", ".join(sorted(values))
+
+
+def _validation_message(error: ErrorDetails) -> str:
+    message = error["msg"]
+    for prefix, replacement in (("Input should be ", "expected "), ("Value error, ", "")):
+        if message.startswith(prefix):
+            return replacement + message[len(prefix) :]
+    return message
+
+
+def _key(system: str, code: str) -> tuple[str, str]:
+    short = canonical_system(system)
+    return short, canonical_code(short, code)
+
+
+@dataclass(frozen=True, slots=True)
+class _Concept:
+    """A CodeableConcept: its (system, code) pairs as written, and a display name."""
+
+    codings: tuple[tuple[str, str], ...]
+    display: str | None
+
+    @property
+    def empty(self) -> bool:
+        return not self.codings and self.display is None
+
+    def keys(self) -> frozenset[tuple[str, str]]:
+        """The codings as compared: normalised system and code."""
+        return frozenset(_key(system, code) for system, code in self.codings)
+
+    def fields(self) -> dict[str, Any]:
+        """``system``/``code``/``codes``/``display`` of a coded record, duplicates dropped."""
+        seen: set[tuple[str, str]] = set()
+        unique: list[tuple[str, str]] = []
+        for system, code in self.codings:
+            key = _key(system, code)
+            if key not in seen:
+                seen.add(key)
+                unique.append((system, code))
+        out: dict[str, Any] = {"display": self.display}
+        if unique:
+            out["system"], out["code"] = unique[0]
+            out["codes"] = [{"system": s, "code": c} for s, c in unique[1:]]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Resource:
+    """One resource of the input and its path (``entry[3].resource``; ``""`` for a bare one)."""
+
+    path: str
+    node: _Node
+    kind: str
+    full_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """A pregnancy or lactation answer, its date and the path of its Observation."""
+
+    positive: bool
+    date: PartialDate | None
+    path: str
+
+    def order(self) -> tuple[int, int, bool]:
+        """Later dates last; undated first; on the same date a positive answer last."""
+        if self.date is None:
+            return (0, 0, self.positive)
+        return (self.date.first.toordinal(), self.date.last.toordinal(), self.positive)
+
+
+def _latest(answers: Sequence[_Answer]) -> _Answer | None:
+    return max(answers, key=_Answer.order) if answers else None
+
+
+@dataclass
+class _Reader:
+    """Reads one input; collects every problem so that they are reported together."""
+
+    source: str
+    problems: list[Diagnostic] = field(default_factory=list)
+    unreviewed: set[str] = field(default_factory=set)
+    _by_url: dict[str, _Resource] = field(default_factory=dict)
+    _by_id: dict[tuple[str, str], _Resource] = field(default_factory=dict)
+    _drugs: dict[str, _Concept] = field(default_factory=dict)
+
+    # --- problems -----------------------------------------------------------------------------
+
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append(Diagnostic("invalid-patient", message, self.source, 0, 0, path))
+
+    def not_fhir(self, path: str, message: str) -> Diagnostic:
+        return Diagnostic("not-fhir", message, self.source, 0, 0, path)
+
+    def build(
+        self, model: type[_M], values: dict[str, Any], where: Mapping[str, str], path: str
+    ) -> _M | None:
+        """``model`` from ``values``; each validation error names the FHIR path of its field."""
+        try:
+            return model.model_validate(values)
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False):
+                loc = error["loc"]
+                names = (str(loc[0]),) if loc else _WHOLE_RECORD_ERRORS.get(error["type"], ())
+                at = next((where[name] for name in names if name in where), path)
+                self.problem(at, _validation_message(error))
+            return None
+
+    # --- typed access: each returns None (after noting a problem) for a value of the wrong type -
+
+    def node(self, parent: _Node | None, path: str, key: str) -> _Node | None:
+        value = parent.get(key) if parent is not None else None
+        if value is None:
+            return None
+        if not _is_node(value):
+            self.problem(_at(path, key), "expected an object")
+            return None
+        return value
+
+    def descend(self, parent: _Node, path: str, *keys: str) -> tuple[_Node | None, str]:
+        """The object at ``parent.a.b...`` (``None`` if any step is missing) and its path."""
+        node: _Node | None = parent
+        for key in keys:
+            node = self.node(node, path, key)
+            path = _at(path, key)
+        return node, path
+
+    def nodes(self, parent: _Node, path: str, key: str) -> list[tuple[str, _Node]]:
+        """The objects of a list element, each with its path."""
+        value = parent.get(key)
+        if value is None:
+            return []
+        where = _at(path, key)
+        if not isinstance(value, list):
+            self.problem(where, "expected a list")
+            return []
+        out = []
+        for i, item in enumerate(value):
+            if _is_node(item):
+                out.append((_at(where, i), item))
+            else:
+                self.problem(_at(where, i), "expected an object")
+        return out
+
+    def text(self, parent: _Node | None, path: str, key: str) -> str | None:
+        """A string element, stripped; ``None`` when absent or blank."""
+        value = parent.get(key) if parent is not None else None
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.problem(_at(path, key), "expected a string")
+            return None
+        return value.strip() or None
+
+    def boolean(self, parent: _Node, path: str, key: str) -> bool | None:
+        value = parent.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, bool):
+            self.problem(_at(path, key), "expected true or false")
+            return None
+        return value
+
+    def number(self, parent: _Node, path: str, key: str, *, integer: bool = False) -> float | None:
+        value = parent.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int if integer else int | float):
+            self.problem(_at(path, key), "expected an integer" if integer else "expected a number")
+            return None
+        try:
+            return float(value)
+        except OverflowError:  # an integer of hundreds of digits
+            self.problem(_at(path, key), "expected a number of plausible size")
+            return None
+
+    def date(
+        self, parent: _Node | None, path: str, key: str, *, lenient: bool = False
+    ) -> PartialDate | None:
+        """A FHIR date or dateTime; with ``lenient``, text that is not a date is ignored."""
+        text = self.text(parent, path, key)
+        if text is None:
+            return None
+        try:
+            return PartialDate.parse(text)
+        except PydanticCustomError as exc:
+            if not lenient:
+                self.problem(_at(path, key), exc.message())
+            return None
+
+    def concept(self, parent: _Node, path: str, key: str) -> _Concept | None:
+        node = self.node(parent, path, key)
+        if node is None:
+            return None
+        where = _at(path, key)
+        codings: list[tuple[str, str]] = []
+        first_display: str | None = None
+        for at, coding in self.nodes(node, where, "coding"):
+            system = self.text(coding, at, "system")
+            code = self.text(coding, at, "code")
+            display = self.text(coding, at, "display")
+            first_display = first_display or display
+            if system is not None and code is not None:
+                codings.append((system, code))
+        return _Concept(tuple(codings), self.text(node, where, "text") or first_display)
+
+    def status_code(self, parent: _Node, path: str, key: str, system: str) -> str | None:
+        """The code of a status CodeableConcept in ``system`` (a bare code string, as STU3
+        wrote it, is accepted too)."""
+        value = parent.get(key)
+        if isinstance(value, str):
+            return value.strip() or None
+        node = self.node(parent, path, key)
+        if node is None:
+            return None
+        for at, coding in self.nodes(node, _at(path, key), "coding"):
+            if self.text(coding, at, "system") in (None, system):
+                code = self.text(coding, at, "code")
+                if code is not None:
+                    return code
+        return None
+
+    # --- the Bundle ---------------------------------------------------------------------------
+
+    def resources(self, data: _Node) -> list[_Resource]:
+        """Every resource of a Bundle (or the bare Patient); raises on a broken structure."""
+        kind = data.get("resourceType")
+        if not isinstance(kind, str):
+            raise PatientError([self.not_fhir("resourceType", "expected a resource type name")])
+        if kind == "Patient":
+            return [_Resource("", data, kind)]
+        if kind != "Bundle":
+            named = f"resourceType {kind!r}" if _RESOURCE_TYPE.match(kind) else "the resourceType"
+            raise PatientError(
+                [self.not_fhir("resourceType", f"{named} is not a FHIR Bundle or Patient")]
+            )
+        entries = data.get("entry", [])
+        if not isinstance(entries, list):
+            raise PatientError([self.not_fhir("entry", "expected a list of entries")])
+        out: list[_Resource] = []
+        broken: list[Diagnostic] = []
+        for i, entry in enumerate(entries):
+            if not _is_node(entry):
+                broken.append(self.not_fhir(f"entry[{i}]", "expected an object"))
+                continue
+            resource = entry.get("resource")
+            if resource is None:
+                continue  # a deleted entry, or a transaction response
+            kind = resource.get("resourceType") if _is_node(resource) else None
+            if not _is_node(resource) or not isinstance(kind, str):
+                message = "expected a resource with a resourceType"
+                broken.append(self.not_fhir(f"entry[{i}].resource", message))
+                continue
+            url = entry.get("fullUrl")
+            out.append(_Resource(f"entry[{i}].resource", resource, kind, _str_or_none(url)))
+        if broken:
+            raise PatientError(broken)
+        for resource in out:
+            if resource.full_url:
+                self._by_url[resource.full_url] = resource
+            ident = resource.node.get("id")
+            if isinstance(ident, str):
+                self._by_id[(resource.kind, ident)] = resource
+        return out
+
+    def resolve(self, reference: str, container: _Resource) -> _Resource | None:
+        """The resource a reference names: ``#id`` (contained), a ``fullUrl``, or ``Type/id``."""
+        if reference.startswith("#"):
+            contained = container.node.get("contained")
+            for i, item in enumerate(contained if isinstance(contained, list) else ()):
+                if _is_node(item) and item.get("id") == reference[1:]:
+                    path = _at(_at(container.path, "contained"), i)
+                    return _Resource(path, item, _str_or_none(item.get("resourceType")) or "")
+            return None
+        found = self._by_url.get(reference)
+        if found is not None:
+            return found
+        parts = reference.split("/")
+        if len(parts) >= 4 and parts[-2] == "_history":
+            parts = parts[:-2]
+        return self._by_id.get((parts[-2], parts[-1])) if len(parts) >= 2 else None
+
+    # --- Patient ------------------------------------------------------------------------------
+
+    def patient(self, resource: _Resource) -> tuple[dict[str, Any], dict[str, str]]:
+        """The Patient's own fields, and the FHIR path of each."""
+        node, path = resource.node, resource.path
+        values: dict[str, Any] = {
+            "id": self.text(node, path, "id") or resource.full_url or "unknown"
+        }
+        where = {"id": _at(path, "id")}
+        birth = self.date(node, path, "birthDate")
+        if birth is not None:
+            values["birth_date"], where["birth_date"] = birth, _at(path, "birthDate")
+        gender = self.text(node, path, "gender")
+        if gender in _SEXES:
+            values["sex"] = _SEXES[gender]
+        elif gender is not None:
+            self.problem(_at(path, "gender"), _one_of(_SEXES))
+        died = self.date(node, path, "deceasedDateTime")
+        if died is not None:
+            values["deceased"], values["deceased_date"] = True, died
+            where["deceased_date"] = _at(path, "deceasedDateTime")
+        else:
+            deceased = self.boolean(node, path, "deceasedBoolean")
+            if deceased is not None:
+                values["deceased"] = deceased
+        military = self.military_status(node, path)
+        if military is not None:
+            values["attributes"] = {"military_status": military[0]}
+            where["attributes"] = military[1]
+        return values, where
+
+    def military_status(self, node: _Node, path: str) -> tuple[str, str] | None:
+        """(value, path) of the military status, by the precedence in the module docstring."""
+        found: dict[int, tuple[str, str]] = {}
+        allowed = ATTRIBUTES["military_status"].values
+        for at, extension in self.nodes(node, path, "extension"):
+            url = extension.get("url")
+            if url == MILITARY_STATUS_EXTENSION:
+                value = self.text(extension, at, "valueCode")
+                where = _at(at, "valueCode")
+                if value not in allowed:
+                    self.problem(where, _one_of(allowed))
+                elif 1 in found and found[1][0] != value:
+                    self.problem(at, "a second military-status extension contradicts the first")
+                else:
+                    found[1] = (value, where)
+            elif url in _QICORE_MILITARY_EXTENSIONS:
+                concept = self.concept(extension, at, "valueCodeableConcept")
+                for _, code in concept.codings if concept else ():
+                    if code in _QICORE_MILITARY_CODES:
+                        where = _at(at, "valueCodeableConcept")
+                        found.setdefault(2, (_QICORE_MILITARY_CODES[code], where))
+            elif url == _VETERAN_STATUS_EXTENSION and self.boolean(extension, at, "valueBoolean"):
+                found.setdefault(3, ("veteran", _at(at, "valueBoolean")))
+        return found[min(found)] if found else None
+
+    # --- Condition ----------------------------------------------------------------------------
+
+    def condition(self, resource: _Resource) -> Condition | None:
+        node, path = resource.node, resource.path
+        verification = self.status_code(node, path, "verificationStatus", _VERIFICATION_SYSTEM)
+        verified = _VERIFICATION.get(verification) if verification else None
+        if verification is not None and verified is None:
+            self.problem(_at(path, "verificationStatus"), _one_of(_VERIFICATION))
+            return None
+        if verified in _DROPPED_VERIFICATION:
+            return None
+        clinical = self.status_code(node, path, "clinicalStatus", _CLINICAL_SYSTEM)
+        status = _CLINICAL.get(clinical) if clinical else None
+        if clinical is not None and status is None:
+            self.problem(_at(path, "clinicalStatus"), _one_of(_CLINICAL))
+            return None
+        concept = self.concept(node, path, "code")
+        if concept is None or concept.empty:
+            self.unreviewed.add("conditions")  # a record nobody can match: the list is incomplete
+            return None
+        code_at = _at(path, "code")
+        where = {"system": code_at, "codes": code_at, "display": code_at}
+        onset = self.first_date(
+            node, path, where, "onset", ("onsetDateTime", "onsetPeriod.start", "onsetString")
+        )
+        abatement = self.first_date(
+            node,
+            path,
+            where,
+            "abatement",
+            (
+                "abatementDateTime",
+                "abatementPeriod.end",
+                "abatementPeriod.start",
+                "abatementString",
+            ),
+        )
+        values = {
+            "id": self.text(node, path, "id"),
+            **concept.fields(),
+            "onset": onset,
+            "abatement": abatement,
+            "clinical_status": status,
+            "verification_status": verified,
+        }
+        return self.build(Condition, values, where, path)
+
+    def first_date(
+        self, node: _Node, path: str, where: dict[str, str], name: str, keys: Sequence[str]
+    ) -> PartialDate | None:
+        """The date of the first of ``keys`` (``key`` or ``key.sub``) that holds one."""
+        for dotted in keys:
+            head, _, tail = dotted.rpartition(".")
+            parent = self.node(node, path, head) if head else node
+            at = _at(path, head) if head else path
+            value = self.date(parent, at, tail, lenient=tail.endswith("String"))
+            if value is not None:
+                where[name] = _at(at, tail)
+                return value
+        return None
+
+    # --- MedicationRequest / MedicationStatement ----------------------------------------------
+
+    def medication(self, resource: _Resource) -> Medication | None:
+        node, path = resource.node, resource.path
+        text = self.text(node, path, "status")
+        if text is not None and text not in _MEDICATION_STATUS:
+            self.problem(_at(path, "status"), _one_of(_MEDICATION_STATUS))
+            return None
+        # FHIR requires a status; a record without one is of unknown status, not active.
+        status = _MEDICATION_STATUS[text] if text else MedicationStatus.UNKNOWN
+        if status is None:
+            return None  # entered-in-error
+        where = {"status": _at(path, "status")}
+        if resource.kind == "MedicationRequest":
+            intent = self.text(node, path, "intent")
+            if intent is not None and intent not in _REQUEST_INTENTS:
+                self.problem(_at(path, "intent"), _one_of(_REQUEST_INTENTS))
+                return None
+            if intent in _NOT_ORDERED_INTENTS and status is not MedicationStatus.CANCELLED:
+                status = MedicationStatus.INTENDED
+            if self.boolean(node, path, "doNotPerform"):
+                status = MedicationStatus.NOT_TAKEN
+            start, end = self.request_dates(node, path, where)
+        else:
+            start, end = self.statement_dates(node, path, where)
+        drug, drug_at = self.drug(resource)
+        if drug.empty:
+            self.unreviewed.add("medications")  # a drug nobody can match: the list is incomplete
+            return None
+        where.update(system=drug_at, codes=drug_at, display=drug_at)
+        values = {
+            "id": self.text(node, path, "id"),
+            **drug.fields(),
+            "start": start,
+            "end": end,
+            "status": status,
+        }
+        return self.build(Medication, values, where, path)
+
+    def drug(self, resource: _Resource) -> tuple[_Concept, str]:
+        """The codes and name of the drug of a request or statement, and their path."""
+        node, path = resource.node, resource.path
+        concept = self.concept(node, path, "medicationCodeableConcept")
+        if concept is not None:
+            return concept, _at(path, "medicationCodeableConcept")
+        at = _at(path, "medicationReference")
+        reference = self.node(node, path, "medicationReference")
+        target = self.text(reference, at, "reference")
+        name = self.text(reference, at, "display")
+        found = self.resolve(target, resource) if target else None
+        if found is None or found.kind != "Medication":
+            return _Concept((), name), at
+        if found.path not in self._drugs:
+            self._drugs[found.path] = self.medication_resource(found)
+        drug = self._drugs[found.path]
+        if drug.display is None and name is not None:
+            drug = _Concept(drug.codings, name)
+        return drug, _at(found.path, "code")
+
+    def medication_resource(self, resource: _Resource) -> _Concept:
+        """A Medication's codes (then those of its ingredients) and name."""
+        code = self.concept(resource.node, resource.path, "code")
+        codings = list(code.codings) if code else []
+        for at, ingredient in self.nodes(resource.node, resource.path, "ingredient"):
+            item = self.concept(ingredient, at, "itemCodeableConcept")
+            codings.extend(item.codings if item else ())
+        return _Concept(tuple(codings), code.display if code else None)
+
+    def request_dates(
+        self, node: _Node, path: str, where: dict[str, str]
+    ) -> tuple[PartialDate | None, PartialDate | None]:
+        starts: list[tuple[PartialDate, str]] = []
+        ends: list[tuple[PartialDate, str]] = []
+        open_ended = False
+        for dosage_at, dosage in self.nodes(node, path, "dosageInstruction"):
+            bounds, at = self.descend(dosage, dosage_at, "timing", "repeat", "boundsPeriod")
+            begin = self.date(bounds, at, "start")
+            finish = self.date(bounds, at, "end")
+            if begin is not None:
+                starts.append((begin, _at(at, "start")))
+            if finish is not None:
+                ends.append((finish, _at(at, "end")))
+            else:
+                open_ended = True
+        start: PartialDate | None
+        if starts:
+            start, where["start"] = min(starts, key=lambda item: item[0].first)
+        else:
+            start = self.date(node, path, "authoredOn")
+            where["start"] = _at(path, "authoredOn")
+            if start is None:
+                validity, at = self.descend(node, path, "dispenseRequest", "validityPeriod")
+                start, where["start"] = self.date(validity, at, "start"), _at(at, "start")
+        end: PartialDate | None = None
+        if ends and not open_ended:
+            end, where["end"] = max(ends, key=lambda item: item[0].last)
+        return start, end
+
+    def statement_dates(
+        self, node: _Node, path: str, where: dict[str, str]
+    ) -> tuple[PartialDate | None, PartialDate | None]:
+        start = self.date(node, path, "effectiveDateTime")
+        if start is not None:
+            where["start"] = _at(path, "effectiveDateTime")
+            return start, None
+        period = self.node(node, path, "effectivePeriod")
+        at = _at(path, "effectivePeriod")
+        where["start"], where["end"] = _at(at, "start"), _at(at, "end")
+        return self.date(period, at, "start"), self.date(period, at, "end")
+
+    # --- Observation --------------------------------------------------------------------------
+
+    def observation(
+        self, resource: _Resource
+    ) -> tuple[list[Observation], _Answer | None, _Answer | None]:
+        """The numeric observations of one resource, and its pregnancy and lactation answers."""
+        node, path = resource.node, resource.path
+        status = self.text(node, path, "status")
+        if status is not None and status not in _OBSERVATION_STATUSES:
+            self.problem(_at(path, "status"), _one_of(_OBSERVATION_STATUSES))
+            return [], None, None
+        if status in _DROPPED_OBSERVATION_STATUSES:
+            return [], None, None
+        when, when_at = self.observation_date(node, path)
+        ident = self.text(node, path, "id")
+        code = self.concept(node, path, "code")
+        out: list[Observation] = []
+        parts = [(path, node, code)]
+        for at, component in self.nodes(node, path, "component"):
+            parts.append((at, component, self.concept(component, at, "code")))
+        for at, part, concept in parts:
+            value, unit, value_at = self.observation_value(part, at)
+            if concept is None or concept.empty or value is None:
+                continue
+            values = {"id": ident, **concept.fields(), "value": value, "unit": unit, "date": when}
+            code_at = _at(at, "code")
+            where = {"system": code_at, "codes": code_at, "display": code_at}
+            where.update(value=value_at, unit=value_at, date=when_at)
+            built = self.build(Observation, values, where, at)
+            if built is not None:
+                out.append(built)
+        codes = code.keys() if code else frozenset()
+        pregnancy = lactation = None
+        if PREGNANCY_CODE in codes:
+            pregnancy = self.answer(node, path, _PREGNANCY_ANSWERS, when, boolean=False)
+        if LACTATION_CODE in codes:
+            lactation = self.answer(node, path, _LACTATION_ANSWERS, when, boolean=True)
+        return out, pregnancy, lactation
+
+    def observation_date(self, node: _Node, path: str) -> tuple[PartialDate | None, str]:
+        for key in ("effectiveDateTime", "effectiveInstant"):
+            value = self.date(node, path, key)
+            if value is not None:
+                return value, _at(path, key)
+        period = self.node(node, path, "effectivePeriod")
+        at = _at(path, "effectivePeriod")
+        value = self.date(period, at, "start")
+        if value is not None:
+            return value, _at(at, "start")
+        return self.date(node, path, "issued"), _at(path, "issued")
+
+    def observation_value(self, node: _Node, path: str) -> tuple[float | None, str | None, str]:
+        """(value, unit, path of the value) of ``valueQuantity`` or ``valueInteger``."""
+        quantity = self.node(node, path, "valueQuantity")
+        if quantity is not None:
+            at = _at(path, "valueQuantity")
+            value = self.number(quantity, at, "value")
+            if self.text(quantity, at, "comparator") is not None:
+                value = None  # "<5" is not a value
+            code = self.text(quantity, at, "code")
+            unit = self.text(quantity, at, "unit")
+            if code is not None and self.text(quantity, at, "system") in (None, _UCUM):
+                unit = code
+            return value, unit, _at(at, "value")
+        return (
+            self.number(node, path, "valueInteger", integer=True),
+            None,
+            _at(path, "valueInteger"),
+        )
+
+    def answer(
+        self,
+        node: _Node,
+        path: str,
+        answers: Mapping[tuple[str, str], bool],
+        when: PartialDate | None,
+        *,
+        boolean: bool,
+    ) -> _Answer | None:
+        """A yes/no status: ``None`` when the answer is unknown or contradicts itself."""
+        if boolean:
+            flag = self.boolean(node, path, "valueBoolean")
+            if flag is not None:
+                return _Answer(flag, when, path)
+        concept = self.concept(node, path, "valueCodeableConcept")
+        found = {answers[key] for key in (concept.keys() if concept else ()) if key in answers}
+        return _Answer(found.pop(), when, path) if len(found) == 1 else None
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def patient_from_fhir(data: Mapping[str, Any], *, source: str = "<fhir>") -> Patient:
+    """The ``Patient`` that a FHIR R4 Bundle or Patient resource (parsed JSON) describes.
+
+    Raises ``PatientError``: code ``not-fhir`` when ``data`` is not a Bundle or a Patient, or
+    the Bundle does not hold exactly one Patient; ``invalid-patient`` for each unusable value,
+    with its FHIR path. Never returns a partial patient.
+    """
+    reader = _Reader(source)
+    if not _is_node(data):
+        raise PatientError([reader.not_fhir("", "expected a FHIR resource (a JSON object)")])
+    resources = reader.resources(data)
+    patients = [r for r in resources if r.kind == "Patient"]
+    if len(patients) != 1:
+        at = ", ".join(p.path.removesuffix(".resource") for p in patients)
+        message = (
+            f"the Bundle holds {len(patients)} Patient resources ({at}); one is expected"
+            if patients
+            else "the Bundle holds no Patient resource"
+        )
+        raise PatientError([reader.not_fhir("entry", message)])
+
+    values, where = reader.patient(patients[0])
+    conditions: list[Condition] = []
+    medications: list[Medication] = []
+    observations: list[Observation] = []
+    pregnancies: list[_Answer] = []
+    lactations: list[_Answer] = []
+    for resource in resources:
+        if resource.kind == "Condition":
+            condition = reader.condition(resource)
+            if condition is not None:
+                conditions.append(condition)
+        elif resource.kind in ("MedicationRequest", "MedicationStatement"):
+            medication = reader.medication(resource)
+            if medication is not None:
+                medications.append(medication)
+        elif resource.kind == "Observation":
+            found, pregnancy, lactation = reader.observation(resource)
+            observations.extend(found)
+            pregnancies.extend([pregnancy] if pregnancy else [])
+            lactations.extend([lactation] if lactation else [])
+    if reader.problems:
+        raise PatientError(reader.problems)
+
+    pregnancy, lactation = _latest(pregnancies), _latest(lactations)
+    if pregnancy is not None:
+        values["pregnancy"] = {"pregnant": pregnancy.positive, "date": pregnancy.date}
+        where["pregnancy"] = pregnancy.path
+    if lactation is not None:
+        values["lactation"] = {"lactating": lactation.positive, "date": lactation.date}
+        where["lactation"] = lactation.path
+    values.update(
+        conditions=conditions,
+        medications=medications,
+        observations=observations,
+        unreviewed=sorted(reader.unreviewed),
+    )
+    patient = reader.build(Patient, values, where, patients[0].path)
+    if patient is None:
+        raise PatientError(reader.problems)
+    return patient
