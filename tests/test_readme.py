@@ -1,0 +1,63 @@
+"""The README stays true: its quickstart output is the real output, and its code runs."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import matcher
+from tests.conftest import REPO
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+MATCHER = str(Path(sys.executable).parent / "matcher")
+
+
+def test_quickstart_output_is_the_real_output() -> None:
+    block = README.split("<!-- quickstart-output -->\n```text\n")[1].split("```\n")[0]
+    command = re.search(r"\.venv/bin/(matcher check [^\n`]+)", README)
+    assert command is not None
+    args = command.group(1).split()[1:]
+    done = subprocess.run([MATCHER, *args], capture_output=True, text=True, cwd=REPO, check=True)
+    assert done.stdout.startswith(block)
+
+
+@pytest.mark.parametrize("index", range(2))
+def test_python_examples_run(index: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+    assert len(blocks) == 2
+    monkeypatch.chdir(REPO)
+    exec(compile(blocks[index], f"README.md python block {index + 1}", "exec"), {})
+
+
+def test_public_api() -> None:
+    assert sorted(matcher.__all__) == [
+        "Catalog",
+        "CheckResult",
+        "CompiledTrial",
+        "Condition",
+        "CriteriaError",
+        "CriterionResult",
+        "Diagnostic",
+        "EngineError",
+        "InputError",
+        "LactationStatus",
+        "MatcherError",
+        "Medication",
+        "Observation",
+        "Outcome",
+        "Patient",
+        "PatientError",
+        "PregnancyStatus",
+        "TrialResult",
+        "Verdict",
+        "check",
+        "load_patient",
+        "load_trials",
+        "patient_from_data",
+    ]
+    for name in matcher.__all__:
+        assert getattr(matcher, name) is not None
