@@ -20,6 +20,7 @@ __all__ = [
     "canonical_system",
     "canonical_unit",
     "display_code",
+    "display_unit",
     "unit_factor",
 ]
 
@@ -97,6 +98,18 @@ def canonical_unit(unit: str | None) -> str | None:
         return None
     text = unit.strip()
     return _UNIT_ALIASES.get(text.lower(), text)
+
+
+_DISPLAY_UNITS: Final = {"{score}": "", "mm[Hg]": "mmHg"}
+
+
+def display_unit(unit: str | None) -> str:
+    """A unit as people read it after a number: ``" mmHg"``; nothing for a score."""
+    canonical = canonical_unit(unit)
+    if canonical is None:
+        return ""
+    shown = _DISPLAY_UNITS.get(canonical, canonical)
+    return f" {shown}" if shown else ""
 
 
 @cache

@@ -22,7 +22,7 @@ from typing import Final, Literal
 
 from pydantic import ValidationError
 
-from matcher.codes import canonical_unit, unit_factor
+from matcher.codes import canonical_unit, display_unit, unit_factor
 from matcher.concepts import (
     ConceptKind,
     ConceptLibrary,
@@ -150,7 +150,7 @@ class ObservationLeaf:
         )
 
     def bounds_text(self) -> str:
-        unit = f" {self.unit}" if self.unit else ""
+        unit = display_unit(self.unit)
         if (
             self.low is not None
             and self.high is not None
@@ -227,6 +227,7 @@ class CompiledCriterion:
     source: str
     rule: Node | None
     review: str | None
+    applies_to: Node | None = None
 
 
 @dataclass(frozen=True)
@@ -435,9 +436,14 @@ class _Compiler:
                     )
                 seen.setdefault(item.id, (kind, i))
                 node = None if item.rule is None else self.rule(item.rule, (kind, i, "rule"))
+                scope = (
+                    None
+                    if item.applies_to is None
+                    else self.rule(item.applies_to, (kind, i, "applies_to"))
+                )
                 criteria.append(
                     CompiledCriterion(
-                        item.id, kind, item.description, item.source, node, item.review
+                        item.id, kind, item.description, item.source, node, item.review, scope
                     )
                 )
         for i, example in enumerate(model.examples):
@@ -453,9 +459,10 @@ class _Compiler:
             return None
         leaves: dict[int, Leaf] = {}
         for criterion in criteria:
-            if criterion.rule is not None:
-                for leaf in iter_leaves(criterion.rule):
-                    leaves.setdefault(leaf.key, leaf)
+            for tree in (criterion.applies_to, criterion.rule):
+                if tree is not None:
+                    for leaf in iter_leaves(tree):
+                        leaves.setdefault(leaf.key, leaf)
         return CompiledTrial(
             id=model.id,
             title=model.title,

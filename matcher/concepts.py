@@ -9,8 +9,9 @@ How a record matches a set:
 * **RxNorm, SNOMED CT, LOINC**: the exact code.
 * **ICD-10-CM**: the code or any ancestor, by prefix (``G90.5`` covers ``G90.511``; dots and case
   do not matter, so ``G90511`` is the same code).
-* **Medication names**: the record's name is lower-cased and split into words (brackets, digits and
-  punctuation separate words); a set name matches when its words appear together, as whole words.
+* **Medication names**: the record's name is lower-cased and split into words (spaces, brackets
+  and punctuation separate words); a set name matches when its words appear together, as whole
+  words.
   ``Clonazepam 0.5 MG Oral Tablet [Klonopin]`` matches ``clonazepam`` and ``klonopin``, but
   ``amphetamine`` does not match ``dextroamphetamine``. This catches brand-name codes that a value
   set of clinical drugs does not list.
@@ -116,11 +117,11 @@ class ConceptSetFile(BaseModel):
         return self
 
 
-_WORD_SPLIT: Final = re.compile(r"[^a-z]+")
+_WORD_SPLIT: Final = re.compile(r"[^a-z0-9]+")
 
 
 def normalise_name(text: str) -> tuple[str, ...]:
-    """Words of a drug or condition name: lower case, letters only, in order."""
+    """Words of a drug or condition name: lower case, letters and digits, in order."""
     return tuple(word for word in _WORD_SPLIT.split(text.lower()) if word)
 
 

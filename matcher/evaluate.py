@@ -7,6 +7,10 @@ identical results for identical leaf outcomes.
 criterion with only a ``review`` note is ``review``; one with a rule *and* a note is ``review`` when
 the rule is met (the note says what to confirm) and the rule's outcome otherwise.
 
+A criterion with ``applies_to`` passes (inclusion met, exclusion not met) for a patient that the
+``applies_to`` rule rules out, with the reason "does not apply: ..."; otherwise it is evaluated as
+above (an unknown ``applies_to`` does not excuse anyone).
+
 **Verdict.** ``ineligible`` if any inclusion is ``not_met`` or any exclusion is ``met``;
 ``eligible`` if every inclusion is ``met`` and every exclusion ``not_met`` (``review`` items
 aside: they are listed in ``to_confirm`` and do not block); otherwise ``undetermined``. A
@@ -15,7 +19,7 @@ criterion ``alive``).
 
 **Score.** The share of criteria with a rule that are decided in the patient's favour (inclusion
 met, exclusion not met; a rule-plus-review criterion in review counts as favourable), rounded to
-4 decimals; 1.0 for a trial without rules.
+4 decimals; 1.0 for a trial without rules, 0.0 for a patient who has died.
 
 **Rank.** Eligible first, then undetermined, then ineligible; within each, trials open to
 enrolment (recruiting, not yet recruiting, enrolling by invitation) before closed ones, then
@@ -150,6 +154,13 @@ def _criterion(criterion: CompiledCriterion, leaves: Mapping[int, LeafResult]) -
         criterion.description,
         criterion.source,
     )
+    if criterion.applies_to is not None:
+        scope = _combine(criterion.applies_to, leaves)
+        if scope.outcome is NOT_MET:
+            passing = MET if criterion.kind == "inclusion" else NOT_MET
+            return CriterionResult(
+                *base, passing, f"does not apply: {scope.reason}", scope.evidence
+            )
     if criterion.rule is None:
         return CriterionResult(*base, Outcome.REVIEW, criterion.review or "", ())
     result = _combine(criterion.rule, leaves)
@@ -221,6 +232,8 @@ def evaluate_trial(
         1 for c in ruled if by_id[c.id].passes or by_id[c.id].outcome is Outcome.REVIEW
     )
     score = round(favourable / len(ruled), 4) if ruled else 1.0
+    if alive is not None and alive.outcome is NOT_MET:
+        score = 0.0
     eligible_from = None
     must_stop: tuple[str, ...] = ()
     if blocking and all(r.leaves_on is not None for r in blocking):

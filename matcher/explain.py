@@ -216,6 +216,8 @@ def render_trial(trial: CompiledTrial, *, style: Style = plain) -> str:
         for criterion in (c for c in trial.criteria if c.kind == kind):
             lines.append(f"  {criterion.id}: {criterion.description}")
             lines.append(style(f"      source: {criterion.source}", "dim"))
+            if criterion.applies_to is not None:
+                lines.append(f"      applies to: {describe_rule(criterion.applies_to)}")
             if criterion.rule is not None:
                 lines.append(f"      rule: {describe_rule(criterion.rule)}")
             if criterion.review is not None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
 
-from matcher.codes import SYSTEM_LABELS, display_code
+from matcher.codes import SYSTEM_LABELS, display_code, display_unit
 from matcher.concepts import ConceptKind, ConceptSet, normalise_name
 from matcher.dates import Duration, PartialDate, age_on
 from matcher.patient import (
@@ -178,12 +178,16 @@ class ObservationFact:
     value: float | None
     unit: str | None
 
+    def value_text(self) -> str:
+        """``186 mmHg``, ``6`` (a score), or ``no value``."""
+        if self.value is None:
+            return "no value"
+        return f"{self.value:g}{display_unit(self.unit)}"
+
     def reading(self) -> str:
-        """``5 {score} on 2026-11-15``."""
-        value = "no value" if self.value is None else f"{self.value:g}"
-        unit = f" {self.unit}" if self.unit and self.value is not None else ""
+        """``186 mmHg on 2026-11-15``."""
         when = f"on {self.date}" if self.date else "date not recorded"
-        return f"{value}{unit} {when}"
+        return f"{self.value_text()} {when}"
 
     def describe(self) -> str:
         return f"{self.label}: {self.reading()}"
@@ -200,8 +204,9 @@ class StatusFact:
 
     def describe(self, what: str) -> str:
         state = what if self.positive else f"not {what}"
-        when = f"on {self.date}" if self.date else "date not recorded"
-        return f"recorded as {state} {when}"
+        if self.date is None:
+            return f"recorded as {state}, date not recorded"
+        return f"recorded as {state} {'on' if self.date.day else 'in'} {self.date}"
 
 
 @dataclass(eq=False)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
 
+from matcher.codes import display_unit, unit_factor
 from matcher.compile import (
     AgeLeaf,
     AttributeLeaf,
@@ -39,7 +40,14 @@ from matcher.compile import (
     StatusLeaf,
 )
 from matcher.dates import Duration, add_months
-from matcher.facts import FAR_FUTURE, ConditionFact, MedicationFact, PatientFacts, day
+from matcher.facts import (
+    FAR_FUTURE,
+    ConditionFact,
+    MedicationFact,
+    ObservationFact,
+    PatientFacts,
+    day,
+)
 from matcher.outcome import MET, NOT_MET, UNKNOWN
 from matcher.patient import ATTRIBUTES, Sex
 from matcher.schema import Outcome
@@ -120,36 +128,42 @@ def leaf_result(leaf: Leaf, facts: PatientFacts, matches: Matches) -> LeafResult
 # --- patient-level leaves ----------------------------------------------------------------------
 
 
-def _age_range(low: int | None, high: int | None) -> str:
-    if low is not None and high is not None:
-        return f"{low}-{high}"
-    return f"at least {low}" if low is not None else f"at most {high}"
+def _age_clause(leaf: AgeLeaf, met: bool) -> str:
+    """``within 18-70`` / ``under 18`` / ``65 or under``..., said of an age that passes or not."""
+    if leaf.min is not None and leaf.max is not None:
+        return f"{'within' if met else 'outside'} {leaf.min}-{leaf.max}"
+    if leaf.min is not None:
+        return f"{leaf.min} or over" if met else f"under {leaf.min}"
+    return f"{leaf.max} or under" if met else f"over {leaf.max}"
 
 
 def _age(leaf: AgeLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
-    wanted = _age_range(leaf.min, leaf.max)
     birth = facts.birth_date
     if birth is None or facts.age_lo is None or facts.age_hi is None:
         return LeafResult(
             UNKNOWN, "birth date not recorded", ("no birth date on record",), ("birth date",)
         )
-    age = str(facts.age_lo) if facts.age_lo == facts.age_hi else f"{facts.age_lo}-{facts.age_hi}"
+    age = str(facts.age_lo) if facts.age_lo == facts.age_hi else f"{facts.age_lo} or {facts.age_hi}"
     evidence = (f"born {birth} (age {age} on {facts.as_of})",)
     if matches.definite:
         leaves = add_months(birth.first, 12 * (leaf.max + 1)) if leaf.max is not None else None
-        return LeafResult(MET, f"age {age} is within {wanted}", evidence, leaves_on=leaves)
+        return LeafResult(
+            MET, f"age {age} is {_age_clause(leaf, True)}", evidence, leaves_on=leaves
+        )
     if matches.possible:
         return LeafResult(
             UNKNOWN,
-            f"age {age} on {facts.as_of} may or may not be within {wanted}: "
-            f"birth date recorded only as {birth}",
+            f"cannot tell whether the age is {_age_clause(leaf, True)}: the birth date is "
+            f"recorded only as {birth} (age {age})",
             evidence,
             ("full birth date",),
         )
     leaves = None
     if leaf.min is not None and facts.age_hi < leaf.min:
         leaves = add_months(birth.first, 12 * leaf.min)
-    return LeafResult(NOT_MET, f"age {age} is outside {wanted}", evidence, leaves_on=leaves)
+    return LeafResult(
+        NOT_MET, f"age {age} is {_age_clause(leaf, False)}", evidence, leaves_on=leaves
+    )
 
 
 def _sex(leaf: SexLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
@@ -158,8 +172,8 @@ def _sex(leaf: SexLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
         return LeafResult(UNKNOWN, "sex not recorded", ("no sex on record",), ("sex",))
     evidence = (f"sex: {facts.sex.value}",)
     if matches.definite:
-        return LeafResult(MET, f"sex {facts.sex.value} is {wanted}", evidence)
-    return LeafResult(NOT_MET, f"sex {facts.sex.value} is not {wanted}", evidence)
+        return LeafResult(MET, f"sex is {facts.sex.value}", evidence)
+    return LeafResult(NOT_MET, f"sex is {facts.sex.value}, not {wanted}", evidence)
 
 
 def _attribute_text(value: str | bool) -> str:
@@ -179,8 +193,8 @@ def _attribute(leaf: AttributeLeaf, facts: PatientFacts, matches: Matches) -> Le
         wanted = _attribute_text(bool(leaf.expected))
     evidence = (f"{what}: {_attribute_text(value)}",)
     if matches.definite:
-        return LeafResult(MET, f"{what} is {_attribute_text(value)} ({wanted} required)", evidence)
-    return LeafResult(NOT_MET, f"{what} is {_attribute_text(value)}, not {wanted}", evidence)
+        return LeafResult(MET, f"{what}: {_attribute_text(value)}", evidence)
+    return LeafResult(NOT_MET, f"{what}: {_attribute_text(value)}, not {wanted}", evidence)
 
 
 def _status(leaf: StatusLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
@@ -190,26 +204,26 @@ def _status(leaf: StatusLeaf, facts: PatientFacts, matches: Matches) -> LeafResu
         outcome = MET if record.positive else NOT_MET
         return LeafResult(outcome, record.describe(leaf.what), (record.describe(leaf.what),))
     if facts.sex is Sex.MALE:
-        return LeafResult(NOT_MET, f"male patient: not {leaf.what}", ("sex: male",))
-    age_known = facts.age_lo is not None and facts.age_hi is not None
-    if facts.sex is Sex.FEMALE and age_known:
-        assert facts.age_lo is not None and facts.age_hi is not None
+        return LeafResult(NOT_MET, "male patient", ("sex: male",))
+    if facts.sex is Sex.FEMALE and facts.age_lo is not None and facts.age_hi is not None:
         too_young = leaf.childbearing_min is not None and facts.age_hi < leaf.childbearing_min
         too_old = leaf.childbearing_max is not None and facts.age_lo > leaf.childbearing_max
         if too_young or too_old:
             age = facts.age_lo if facts.age_lo == facts.age_hi else f"{facts.age_lo}-{facts.age_hi}"
-            rng = _age_range(leaf.childbearing_min, leaf.childbearing_max)
+            span = _age_clause(AgeLeaf(leaf.childbearing_min, leaf.childbearing_max), True)
             return LeafResult(
                 NOT_MET,
-                f"age {age} is outside childbearing age ({rng})",
+                f"female aged {age}: not of childbearing age ({span})",
                 (f"born {facts.birth_date}, female",),
             )
     noun = "pregnancy" if leaf.what == "pregnant" else "lactation"
     evidence: tuple[str, ...]
-    if record is not None:
-        evidence = (f"{record.describe(leaf.what)}, not within the last {leaf.within}",)
-    else:
+    if record is None:
         evidence = (f"no {noun} status on record",)
+    elif record.date_hi < facts.window_start(leaf.within):
+        evidence = (f"{record.describe(leaf.what)}, before {start}",)
+    else:
+        evidence = (f"{record.describe(leaf.what)}: cannot tell whether on or after {start}",)
     return LeafResult(
         UNKNOWN,
         f"no {noun} status recorded since {start}",
@@ -227,10 +241,9 @@ def _condition(leaf: ConditionLeaf, facts: PatientFacts, matches: Matches) -> Le
     if leaf.onset_at_least is not None:
         clause = f"{label} for at least {leaf.onset_at_least}"
     elif leaf.onset_within is not None:
-        start = day(facts.window_start(leaf.onset_within))
-        clause = f"{label} beginning since {start}"
+        clause = f"{label} beginning on or after {day(facts.window_start(leaf.onset_within))}"
     else:
-        clause = label if leaf.status == "ever" else f"{label} (current)"
+        clause = label if leaf.status == "ever" else f"active {label}"
     if matches.definite:
         evidence = tuple(records[i].describe() for i in matches.definite)
         leaves = _condition_leaves_met(
@@ -241,39 +254,49 @@ def _condition(leaf: ConditionLeaf, facts: PatientFacts, matches: Matches) -> Le
         return LeafResult(MET, f"{clause} on record", evidence, leaves_on=leaves)
     if matches.possible:
         found = [records[i] for i in matches.possible]
-        missing = tuple(dict.fromkeys(_condition_missing(leaf, record) for record in found))
+        missing = tuple(dict.fromkeys(_condition_missing(leaf, facts, r) for r in found))
         return LeafResult(
             UNKNOWN,
-            f"cannot tell from the record whether {clause} applies",
+            f"cannot tell from the record whether the patient has {clause}",
             tuple(r.describe() for r in found),
             missing,
         )
     if not facts.conditions_complete:
+        ever = "ever had" if leaf.status == "ever" else "has"
         return LeafResult(
             UNKNOWN,
-            f"conditions not reviewed; no {label} on record",
-            (f"no {label} on record (conditions not reviewed)",),
-            (f"review of conditions for {label}",),
+            f"no {label} on record, but the condition list is not reviewed",
+            (f"no {label} on record (condition list not reviewed)",),
+            (f"whether the patient {ever} {label}",),
         )
     others = [records[i] for i in facts.members(leaf.concept)]
     if not others:
         return LeafResult(NOT_MET, f"no {label} on record", (f"no {label} on record",))
-    leaves = None
-    if leaf.onset_at_least is not None:
-        # Waiting turns a recent onset into an old enough one (if the status condition holds).
+    return _condition_not_met(leaf, facts, others)
+
+
+def _condition_not_met(
+    leaf: ConditionLeaf, facts: PatientFacts, others: Sequence[ConditionFact]
+) -> LeafResult:
+    """Records of the concept exist but none qualifies: say why, and when waiting would help."""
+    label = leaf.concept.label
+    evidence = tuple(r.describe() for r in others)
+    active = [r for r in others if r.certain and r.abate_lo > facts.today]
+    if leaf.onset_at_least is not None and active:
+        # Waiting turns a recent onset into an old enough one.
         span = leaf.onset_at_least
-        days = [
-            first_day_reaching(span, r.onset_hi)
-            for r in others
-            if r.certain and r.onset_hi < FAR_FUTURE and r.abate_lo == FAR_FUTURE
-        ]
-        leaves = min(days) if days else None
-    return LeafResult(
-        NOT_MET,
-        f"{label} on record, but not {clause}",
-        tuple(r.describe() for r in others),
-        leaves_on=leaves,
-    )
+        first = min(active, key=lambda r: r.onset_hi)
+        leaves = first_day_reaching(span, first.onset_hi) if first.onset_hi < FAR_FUTURE else None
+        return LeafResult(
+            NOT_MET,
+            f"{label} on record only since {first.onset}: less than {span} before {facts.as_of}",
+            evidence,
+            leaves_on=leaves,
+        )
+    if leaf.onset_within is not None:
+        start = day(facts.window_start(leaf.onset_within))
+        return LeafResult(NOT_MET, f"{label} on record, but it began before {start}", evidence)
+    return LeafResult(NOT_MET, f"{label} on record, but no longer active", evidence)
 
 
 def _condition_leaves_met(
@@ -286,17 +309,21 @@ def _condition_leaves_met(
     return first_day_reaching(leaf.onset_within, last + 1)
 
 
-def _condition_missing(leaf: ConditionLeaf, record: ConditionFact) -> str:
+def _condition_missing(leaf: ConditionLeaf, facts: PatientFacts, record: ConditionFact) -> str:
+    """The fact that would decide a condition record that only possibly qualifies."""
     label = leaf.concept.label
     if not record.certain:
         return f"confirmation of the {label} diagnosis"
-    if (leaf.onset_at_least is not None or leaf.onset_within is not None) and (
-        record.onset is None or record.onset.first != record.onset.last
-    ):
-        return f"onset date of {label}"
-    if record.onset is None or record.onset.first != record.onset.last:
-        return f"onset date of {label}"
-    return f"whether {label} has resolved, and when"
+    recorded = f"recorded as {record.onset}" if record.onset else "not recorded"
+    if leaf.onset_at_least is not None:
+        cutoff = day(facts.window_start(leaf.onset_at_least))
+        return f"onset date of {label} ({recorded}; must be on or before {cutoff})"
+    if leaf.onset_within is not None:
+        start = day(facts.window_start(leaf.onset_within))
+        return f"onset date of {label} ({recorded}; counts if on or after {start})"
+    if record.abatement is not None:
+        return f"when {label} resolved (recorded as {record.abatement})"
+    return f"onset date of {label} ({recorded})"
 
 
 # --- medications -------------------------------------------------------------------------------
@@ -306,24 +333,18 @@ def _medication(leaf: MedicationLeaf, facts: PatientFacts, matches: Matches) -> 
     label = leaf.concept.label
     records = facts.medications
     if leaf.ever:
-        used, question, absent = (
-            f"{label} used before",
-            f"whether {label} was ever used",
-            f"no {label} on record",
-        )
+        used = f"{label} on record"
+        question = f"whether the patient has ever used {label}"
+        absent = f"no {label} on record"
     elif leaf.within is None:
-        used, question, absent = (
-            f"{label} in use on {facts.as_of}",
-            f"whether {label} is still taken",
-            f"no current {label} on record",
-        )
+        used = f"{label} in use on {facts.as_of}"
+        question = f"whether the patient currently uses {label}"
+        absent = f"no current {label} on record"
     else:
         since = day(facts.window_start(leaf.within))
-        used, question, absent = (
-            f"{label} used since {since}",
-            f"whether {label} was used since {since}",
-            f"no {label} on record since {since}",
-        )
+        used = f"{label} used since {since}"
+        question = f"whether the patient used {label} since {since}"
+        absent = f"no {label} on record since {since}"
     if matches.definite:
         found = [records[i] for i in (*matches.definite, *matches.possible)]
         leaves, stop = _medication_leaves_met(leaf, facts, found)
@@ -344,14 +365,12 @@ def _medication(leaf: MedicationLeaf, facts: PatientFacts, matches: Matches) -> 
     if not facts.medications_complete:
         return LeafResult(
             UNKNOWN,
-            f"medications not reviewed; {absent}",
-            (f"{absent} (medications not reviewed)",),
+            f"{absent}, but the medication list is not reviewed",
+            (f"{absent} (medication list not reviewed)",),
             (question,),
         )
     others = [records[i] for i in facts.members(leaf.concept)]
-    if not others:
-        return LeafResult(NOT_MET, absent, (absent,))
-    return LeafResult(NOT_MET, absent, tuple(r.describe() for r in others))
+    return LeafResult(NOT_MET, absent, tuple(r.describe() for r in others) or (absent,))
 
 
 def _medication_leaves_met(
@@ -378,21 +397,56 @@ def _medication_leaves_met(
 # --- observations ------------------------------------------------------------------------------
 
 
+def _bounds_phrase(leaf: ObservationLeaf, met: bool) -> str:
+    """``within 4-7`` / ``below 4`` / ``above 180 mmHg``..., said of a value that passes or not."""
+    unit = display_unit(leaf.unit)
+    low, high = leaf.low, leaf.high
+    if low is not None and high is not None:
+        return f"{'within' if met else 'outside'} {leaf.bounds_text()}"
+    if low is not None:
+        if leaf.low_inclusive:
+            return f"at least {low:g}{unit}" if met else f"below {low:g}{unit}"
+        return f"above {low:g}{unit}" if met else f"not above {low:g}{unit}"
+    assert high is not None
+    if leaf.high_inclusive:
+        return f"at most {high:g}{unit}" if met else f"above {high:g}{unit}"
+    return f"below {high:g}{unit}" if met else f"not below {high:g}{unit}"
+
+
+def _observed(leaf: ObservationLeaf, record: ObservationFact) -> str:
+    """The reading, with its value in the rule's unit when it had to be converted."""
+    factor = unit_factor(record.unit, leaf.unit)
+    text = record.value_text()
+    if record.value is not None and factor not in (None, 1.0):
+        assert factor is not None
+        text += f" ({record.value * factor:g}{display_unit(leaf.unit)})"
+    when = f"on {record.date}" if record.date else "date not recorded"
+    return f"{text} {when}"
+
+
 def _observation(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
     label = leaf.concept.label
     start = day(facts.window_start(leaf.within))
     period = f"from {start} to {facts.as_of}"
     records = facts.observations
+    wanted = (f"a {label} {period}",)
     if not matches.definite and not matches.possible:
-        return LeafResult(
-            UNKNOWN, f"no {label} {period}", (f"no {label} {period}",), (f"a {label} {period}",)
-        )
+        notes = [f"no {label} {period}"]
+        earlier = [
+            records[i]
+            for i in facts.members(leaf.concept)
+            if records[i].date_hi < facts.window_start(leaf.within)
+        ]
+        if earlier:
+            last = max(earlier, key=lambda r: (r.date_hi, r.index))
+            notes.append(f"latest before {start}: {last.describe()}")
+        return LeafResult(UNKNOWN, f"no {label} {period}", tuple(notes), wanted)
     if not matches.definite:
         return LeafResult(
             UNKNOWN,
             f"cannot tell whether any {label} falls {period}",
             tuple(records[i].describe() for i in matches.possible),
-            (f"a {label} {period}",),
+            wanted,
         )
     latest = max(matches.definite, key=lambda i: (records[i].date_lo, records[i].date_hi, i))
     floor = records[latest].date_lo
@@ -404,18 +458,26 @@ def _observation(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -
     contenders = [latest, *rivals]
     verdicts = {i in matches.in_range if i in matches.comparable else None for i in contenders}
     evidence = tuple(records[i].describe() for i in contenders)
-    bounds = leaf.bounds_text()
+    reading = _observed(leaf, records[latest])
     if verdicts == {True}:
         return LeafResult(
-            MET, f"latest {label} is {records[latest].reading()}, within {bounds}", evidence
+            MET, f"latest {label} is {reading}, {_bounds_phrase(leaf, True)}", evidence
         )
     if verdicts == {False}:
         return LeafResult(
-            NOT_MET, f"latest {label} is {records[latest].reading()}, outside {bounds}", evidence
+            NOT_MET, f"latest {label} is {reading}, {_bounds_phrase(leaf, False)}", evidence
         )
     if None in verdicts and len(contenders) == 1:
-        unit = leaf.unit or "a known unit"
-        reason = f"latest {label} has no value in {unit}"
-    else:
-        reason = f"cannot tell which {label} is the latest: readings of the same period disagree"
-    return LeafResult(UNKNOWN, reason, evidence, (f"a {label} {period}",))
+        unit = display_unit(leaf.unit).strip() or "a known unit"
+        return LeafResult(
+            UNKNOWN,
+            f"latest {label} ({reading}) has no value in {unit}",
+            evidence,
+            (f"a {label} in {unit} {period}",),
+        )
+    return LeafResult(
+        UNKNOWN,
+        f"cannot tell which {label} is the latest: readings of the same period disagree",
+        evidence,
+        (f"a new {label}: the readings around {records[latest].date} disagree",),
+    )

@@ -45,6 +45,11 @@ class CriterionResult:
         return self.outcome is Outcome.MET
 
     @property
+    def passes_from(self) -> date | None:
+        """For a criterion that blocks: the first day it would pass with no new data."""
+        return self.leaves_on if self.blocks else None
+
+    @property
     def passes(self) -> bool:
         """True when the criterion is decided in the patient's favour."""
         if self.kind == "inclusion":
@@ -61,6 +66,8 @@ class CriterionResult:
             "reason": self.reason,
             "evidence": list(self.evidence),
             "missing": list(self.missing),
+            "passes_from": self.passes_from.isoformat() if self.passes_from else None,
+            "must_stop": list(self.must_stop) if self.passes_from else [],
         }
 
 

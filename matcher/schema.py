@@ -8,6 +8,8 @@ lists of criteria, then optional ``examples`` (patients with their expected verd
 A criterion has a ``rule`` (decided from structured data), a ``review`` note (decided by a person at
 screening), or both: then the rule is evaluated, and when it is met the criterion becomes a review
 item carrying the note (e.g. "thyroid disease on record: confirm it is treated and controlled").
+``applies_to`` (a rule) limits a criterion to the patients it concerns: for a patient it rules
+out (a man, for a contraception item), the criterion passes without further checks.
 
 A rule is a mapping with exactly one key, the rule's name::
 
@@ -384,6 +386,11 @@ class Criterion(_Model):
         description="the criterion in plain words (your own, not the registry's)"
     )
     source: Text = Field(description="the registry item it encodes, e.g. 'NCT06414356 inclusion 1'")
+    applies_to: Rule | None = Field(
+        default=None,
+        description="who the criterion concerns (e.g. women of childbearing age); it passes for "
+        "anyone this rule rules out",
+    )
     rule: Rule | None = None
     review: Text | None = Field(
         default=None,
@@ -396,7 +403,10 @@ class Criterion(_Model):
             raise PydanticCustomError(
                 "missing_rule", "a criterion needs a 'rule', a 'review' note, or both"
             )
-        if self.rule is not None and rule_depth(self.rule) > MAX_RULE_DEPTH:
+        too_deep = any(
+            r is not None and rule_depth(r) > MAX_RULE_DEPTH for r in (self.rule, self.applies_to)
+        )
+        if too_deep:
             raise PydanticCustomError(
                 "too_deep", f"rules are nested more than {MAX_RULE_DEPTH} levels deep"
             )

@@ -235,7 +235,7 @@ def test_lint_clean_catalog() -> None:
     done = run("lint")
     assert (done.returncode, done.stdout, done.stderr) == (
         0,
-        "ok: 5 trial file(s), 55 concept set(s)\n",
+        "ok: 5 trial file(s), 56 concept set(s)\n",
         "",
     )
     assert run("lint", "criteria").returncode == 0
@@ -292,7 +292,7 @@ def test_failing_example_fails_the_run(folder: TrialFolder) -> None:
         (
             f"FAIL NCT00000001 a child ({folder.root / 'NCT00000001.yaml'})\n"
             "     verdict: expected eligible, got ineligible\n"
-            "     adult: expected met, got not_met (age 11 is outside at least 18)\n"
+            "     adult: expected met, got not_met (age 11 is under 18)\n"
             "0 passed, 1 failed\n"
         ),
     )
