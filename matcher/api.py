@@ -94,5 +94,6 @@ def check(
     """
     day = as_of if as_of is not None else date.today()
     selected = tuple(trials)
+    criteria = trials.criteria if isinstance(trials, Catalog) else None
     facts = prepare(patient, day)
-    return check_facts(facts, selected, get_engine(engine))
+    return check_facts(facts, selected, get_engine(engine), criteria)

@@ -7,18 +7,21 @@ reused for every patient; it is safe to share between threads.
 
 Identical leaf rules (same concept set, same window, same bounds) are interned across all the
 trials loaded together: each distinct leaf carries a unique ``key``, and an evaluation computes
-each key once per patient however many trials use it.
+each key once per patient however many trials use it. Identical composite rules and identical
+criteria are shared the same way, so their results are also built once per patient (the node
+sharing of a Rete network, done at compile time).
 """
 
 from __future__ import annotations
 
 import itertools
+import operator
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from pydantic import ValidationError
 
@@ -73,6 +76,7 @@ __all__ = [
 ]
 
 CriterionKind = Literal["inclusion", "exclusion"]
+_Shared = TypeVar("_Shared", "AllNode", "AnyNode", "NotNode", "CompiledCriterion")
 
 _KEYS: Final = itertools.count()
 _KEYS_LOCK: Final = threading.Lock()
@@ -228,6 +232,11 @@ class CompiledCriterion:
     rule: Node | None
     review: str | None
     applies_to: Node | None = None
+    #: The leaf's key when the rule is one bare leaf and there is no ``applies_to`` (the common
+    #: case, evaluated without intermediate results); -1 otherwise.
+    leaf_key: int = -1
+    #: Unique among all criteria compiled in this process; equal criteria share one.
+    key: int = field(default=-1, compare=False)
 
 
 @dataclass(frozen=True)
@@ -248,6 +257,12 @@ class CompiledTrial:
     examples: tuple[Example, ...]
     file: str
     leaves: tuple[Leaf, ...] = field(repr=False)
+    #: Keys of ``criteria`` in order, and a getter taking their values out of a mapping by key at
+    #: C speed (the evaluation builds one table per patient and slices each trial out of it).
+    criterion_keys: tuple[int, ...] = field(repr=False, default=())
+    pick: Callable[[Mapping[int, Any]], Any] | None = field(repr=False, default=None)
+    #: How many criteria have a rule (the denominator of the score).
+    ruled: int = field(repr=False, default=0)
 
 
 @dataclass(frozen=True)
@@ -257,6 +272,12 @@ class Catalog:
     trials: tuple[CompiledTrial, ...]
     concepts: ConceptLibrary
     problems: tuple[Diagnostic, ...] = ()
+    #: Every distinct (shared) criterion of ``trials``, once.
+    criteria: tuple[CompiledCriterion, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        distinct = {c.key: c for trial in self.trials for c in trial.criteria}
+        object.__setattr__(self, "criteria", tuple(distinct.values()))
 
     def __iter__(self) -> Iterator[CompiledTrial]:
         return iter(self.trials)
@@ -273,7 +294,7 @@ class Catalog:
 
 class _Compiler:
     def __init__(
-        self, document: Document, concepts: ConceptLibrary, interned: dict[Leaf, Leaf]
+        self, document: Document, concepts: ConceptLibrary, interned: dict[Any, Any]
     ) -> None:
         self.document = document
         self.concepts = concepts
@@ -287,9 +308,19 @@ class _Compiler:
         self.problems.append(Diagnostic(code, message, self.document.file, line, column, where))
 
     def intern(self, leaf: Leaf) -> Leaf:
+        """The one shared copy of ``leaf``, with its unique key."""
         found = self.interned.get(leaf)
         if found is None:
             found = replace(leaf, key=_next_key())
+            self.interned[found] = found
+        return found
+
+    def share(self, item: _Shared) -> _Shared:
+        """The one shared copy of an equal composite node or criterion (evaluated once per
+        patient however many trials hold it); a criterion gets its unique key."""
+        found: _Shared | None = self.interned.get(item)
+        if found is None:
+            found = replace(item, key=_next_key()) if isinstance(item, CompiledCriterion) else item
             self.interned[found] = found
         return found
 
@@ -316,10 +347,12 @@ class _Compiler:
             if any(child is None for child in children):
                 return None
             kept = tuple(c for c in children if c is not None)
-            return AllNode(kept) if isinstance(rule, AllRule) else AnyNode(kept)
+            if isinstance(rule, AllRule):
+                return self.share(AllNode(kept))
+            return self.share(AnyNode(kept))
         if isinstance(rule, NotRule):
             child = self.rule(rule.not_, (*path, "not"))
-            return None if child is None else NotNode(child)
+            return None if child is None else self.share(NotNode(child))
         leaf = self.leaf(rule, path)
         return None if leaf is None else self.intern(leaf)
 
@@ -441,9 +474,23 @@ class _Compiler:
                     if item.applies_to is None
                     else self.rule(item.applies_to, (kind, i, "applies_to"))
                 )
+                bare = (
+                    node.key
+                    if not isinstance(node, AllNode | AnyNode | NotNode | None) and scope is None
+                    else -1
+                )
                 criteria.append(
-                    CompiledCriterion(
-                        item.id, kind, item.description, item.source, node, item.review, scope
+                    self.share(
+                        CompiledCriterion(
+                            item.id,
+                            kind,
+                            item.description,
+                            item.source,
+                            node,
+                            item.review,
+                            scope,
+                            bare,
+                        )
                     )
                 )
         for i, example in enumerate(model.examples):
@@ -478,11 +525,14 @@ class _Compiler:
             examples=model.examples,
             file=self.document.file,
             leaves=tuple(leaves.values()),
+            criterion_keys=tuple(c.key for c in criteria),
+            pick=operator.itemgetter(*(c.key for c in criteria)) if len(criteria) > 1 else None,
+            ruled=sum(c.rule is not None for c in criteria),
         )
 
 
 def _compile_file(
-    path: Path, concepts: ConceptLibrary, interned: dict[Leaf, Leaf], problems: list[Diagnostic]
+    path: Path, concepts: ConceptLibrary, interned: dict[Any, Any], problems: list[Diagnostic]
 ) -> CompiledTrial | None:
     try:
         document = parse_yaml(read_text(path), str(path))
@@ -545,7 +595,7 @@ def load_catalog(paths: Sequence[Path], *, strict: bool = True) -> Catalog:
             dirs.append(folder)
     concepts = load_concepts(dirs)
     problems: list[Diagnostic] = []
-    interned: dict[Leaf, Leaf] = {}
+    interned: dict[Any, Any] = {}
     trials: list[CompiledTrial] = []
     owners: dict[str, str] = {}
     for path in files:

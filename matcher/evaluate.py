@@ -36,7 +36,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from typing import Final, Protocol
+from itertools import chain, compress
+from typing import Any, Final, Protocol
 
 from matcher.compile import (
     AllNode,
@@ -51,12 +52,12 @@ from matcher.dates import age_on
 from matcher.errors import Diagnostic, PatientError
 from matcher.facts import PatientFacts
 from matcher.leaves import LeafResult
-from matcher.outcome import MET, NOT_MET, UNKNOWN, all_of, any_of, negate
+from matcher.outcome import MET, NOT_MET, REVIEW, UNKNOWN, all_of, any_of, negate
 from matcher.patient import Patient
 from matcher.results import CheckResult, CriterionResult, TrialResult
 from matcher.schema import Outcome, Verdict
 
-__all__ = ["Engine", "evaluate_trial", "prepare", "rank"]
+__all__ = ["Engine", "check_facts", "evaluate_trial", "evaluate_trials", "prepare", "rank"]
 
 #: Oldest age accepted: a birth date giving more is taken as a data error.
 MAX_AGE: Final = 150
@@ -97,9 +98,20 @@ def prepare(patient: Patient, as_of: date) -> PatientFacts:
     return PatientFacts.build(patient, as_of)
 
 
-def _combine(node: Node, leaves: Mapping[int, LeafResult]) -> LeafResult:
+def _combine(node: Node, leaves: Mapping[int, LeafResult], memo: dict[int, Any]) -> LeafResult:
+    if not isinstance(node, NotNode | AllNode | AnyNode):
+        return leaves[node.key]
+    found: LeafResult | None = memo.get(id(node))
+    if found is None:
+        found = memo[id(node)] = _combine_new(node, leaves, memo)
+    return found
+
+
+def _combine_new(
+    node: NotNode | AllNode | AnyNode, leaves: Mapping[int, LeafResult], memo: dict[int, Any]
+) -> LeafResult:
     if isinstance(node, NotNode):
-        child = _combine(node.child, leaves)
+        child = _combine(node.child, leaves, memo)
         return LeafResult(
             negate(child.outcome),
             child.reason,
@@ -108,46 +120,122 @@ def _combine(node: Node, leaves: Mapping[int, LeafResult]) -> LeafResult:
             child.leaves_on,
             child.must_stop,
         )
-    if isinstance(node, AllNode | AnyNode):
-        parts = [_combine(child, leaves) for child in node.children]
-        combine = all_of if isinstance(node, AllNode) else any_of
-        outcome = combine(p.outcome for p in parts)
-        # The children that decided the outcome explain it.
-        if outcome is UNKNOWN:
-            deciding = [p for p in parts if p.outcome is UNKNOWN]
-        elif isinstance(node, AllNode) and outcome is NOT_MET:
-            deciding = [p for p in parts if p.outcome is NOT_MET]
-        elif isinstance(node, AnyNode) and outcome is MET:
-            deciding = [p for p in parts if p.outcome is MET]
-        else:
-            deciding = parts
-        # When does the outcome change by time alone? "Leave MET" for all = first child leaving;
-        # "leave NOT_MET" for all = last deciding child leaving; the mirror for any.
-        leaves_on = None
-        must_stop: tuple[str, ...] = ()
-        if outcome is not UNKNOWN:
-            first_wins = (isinstance(node, AllNode) and outcome is MET) or (
-                isinstance(node, AnyNode) and outcome is NOT_MET
-            )
-            dated = [p for p in deciding if p.leaves_on is not None]
-            if first_wins and dated:
-                pick = min(dated, key=lambda p: p.leaves_on or date.max)
-                leaves_on, must_stop = pick.leaves_on, pick.must_stop
-            elif not first_wins and dated and len(dated) == len(deciding):
-                leaves_on = max(p.leaves_on for p in dated if p.leaves_on is not None)
-                must_stop = tuple(dict.fromkeys(s for p in dated for s in p.must_stop))
-        return LeafResult(
-            outcome,
-            "; ".join(dict.fromkeys(p.reason for p in deciding)),
-            tuple(dict.fromkeys(e for p in deciding for e in p.evidence)),
-            tuple(dict.fromkeys(m for p in deciding if p.outcome is UNKNOWN for m in p.missing)),
-            leaves_on,
-            must_stop,
+    parts = [_combine(child, leaves, memo) for child in node.children]
+    combine = all_of if isinstance(node, AllNode) else any_of
+    outcome = combine(p.outcome for p in parts)
+    # The children that decided the outcome explain it.
+    if outcome is UNKNOWN:
+        deciding = [p for p in parts if p.outcome is UNKNOWN]
+    elif isinstance(node, AllNode) and outcome is NOT_MET:
+        deciding = [p for p in parts if p.outcome is NOT_MET]
+    elif isinstance(node, AnyNode) and outcome is MET:
+        deciding = [p for p in parts if p.outcome is MET]
+    else:
+        deciding = parts
+    # When does the outcome change by time alone? "Leave MET" for all = first child leaving;
+    # "leave NOT_MET" for all = last deciding child leaving; the mirror for any.
+    leaves_on = None
+    must_stop: tuple[str, ...] = ()
+    if outcome is not UNKNOWN:
+        first_wins = (isinstance(node, AllNode) and outcome is MET) or (
+            isinstance(node, AnyNode) and outcome is NOT_MET
         )
-    return leaves[node.key]
+        dated = [p for p in deciding if p.leaves_on is not None]
+        if first_wins and dated:
+            pick = min(dated, key=lambda p: p.leaves_on or date.max)
+            leaves_on, must_stop = pick.leaves_on, pick.must_stop
+        elif not first_wins and dated and len(dated) == len(deciding):
+            leaves_on = max(p.leaves_on for p in dated if p.leaves_on is not None)
+            must_stop = tuple(dict.fromkeys(s for p in dated for s in p.must_stop))
+    return LeafResult(
+        outcome,
+        "; ".join(dict.fromkeys(p.reason for p in deciding)),
+        tuple(dict.fromkeys(e for p in deciding for e in p.evidence)),
+        tuple(dict.fromkeys(m for p in deciding if p.outcome is UNKNOWN for m in p.missing)),
+        leaves_on,
+        must_stop,
+    )
 
 
-def _criterion(criterion: CompiledCriterion, leaves: Mapping[int, LeafResult]) -> CriterionResult:
+# How one criterion result counts in its trial's verdict (computed once per patient).
+_PASS, _UNDECIDED, _BLOCK, _CONFIRM = 0, 1, 2, 3
+
+
+class _Table:
+    """The results of every distinct criterion for one patient, by criterion key.
+
+    Trials are then sliced out of these dicts with their precomputed ``pick`` getters, so that
+    a thousand trials cost a few thousand C-level lookups rather than twenty thousand Python steps.
+    """
+
+    __slots__ = ("confirm", "counts", "favourable", "missing", "results")
+
+    def __init__(self) -> None:
+        self.results: dict[int, CriterionResult] = {}
+        self.counts: dict[int, int] = {}
+        self.favourable: dict[int, int] = {}
+        self.confirm: dict[int, str] = {}
+        self.missing: dict[int, tuple[str, ...]] = {}
+
+    def fill(self, criteria: Iterable[CompiledCriterion], leaves: Mapping[int, LeafResult]) -> None:
+        memo: dict[int, Any] = {}
+        results, counts, favourable = self.results, self.counts, self.favourable
+        confirm, missing = self.confirm, self.missing
+        for criterion in criteria:
+            key = criterion.key
+            if key in results:
+                continue
+            result = results[key] = _criterion_new(criterion, leaves, memo)
+            outcome = result.outcome
+            text = ""
+            if outcome is UNKNOWN:
+                count = _UNDECIDED
+            elif outcome is REVIEW:
+                count = _CONFIRM
+                text = _confirm_text(result)
+            elif (outcome is MET) is (criterion.kind == "inclusion"):
+                count = _PASS
+            else:
+                count = _BLOCK
+            counts[key] = count
+            favourable[key] = count in (_PASS, _CONFIRM) and criterion.rule is not None
+            confirm[key] = text
+            missing[key] = result.missing if count == _UNDECIDED else ()
+
+    def slice(self, trial: CompiledTrial, table: dict[int, Any]) -> tuple[Any, ...]:
+        if trial.pick is not None:
+            picked: tuple[Any, ...] = trial.pick(table)
+            return picked
+        return tuple(table[key] for key in trial.criterion_keys)
+
+
+def _criterion_new(
+    criterion: CompiledCriterion, leaves: Mapping[int, LeafResult], memo: dict[int, Any]
+) -> CriterionResult:
+    if criterion.leaf_key >= 0:  # one bare leaf: the common case, kept short
+        leaf = leaves[criterion.leaf_key]
+        if leaf.outcome is MET and criterion.review is not None:
+            return CriterionResult(
+                criterion.id,
+                criterion.kind,
+                criterion.description,
+                criterion.source,
+                REVIEW,
+                f"{leaf.reason}; to confirm: {criterion.review}",
+                leaf.evidence,
+            )
+        return CriterionResult(
+            criterion.id,
+            criterion.kind,
+            criterion.description,
+            criterion.source,
+            leaf.outcome,
+            leaf.reason,
+            leaf.evidence,
+            leaf.missing,
+            leaf.leaves_on,
+            leaf.must_stop,
+        )
     base: tuple[str, CriterionKind, str, str] = (
         criterion.id,
         criterion.kind,
@@ -155,7 +243,7 @@ def _criterion(criterion: CompiledCriterion, leaves: Mapping[int, LeafResult]) -
         criterion.source,
     )
     if criterion.applies_to is not None:
-        scope = _combine(criterion.applies_to, leaves)
+        scope = _combine(criterion.applies_to, leaves, memo)
         if scope.outcome is NOT_MET:
             passing = MET if criterion.kind == "inclusion" else NOT_MET
             return CriterionResult(
@@ -163,7 +251,7 @@ def _criterion(criterion: CompiledCriterion, leaves: Mapping[int, LeafResult]) -
             )
     if criterion.rule is None:
         return CriterionResult(*base, Outcome.REVIEW, criterion.review or "", ())
-    result = _combine(criterion.rule, leaves)
+    result = _combine(criterion.rule, leaves, memo)
     if result.outcome is MET and criterion.review is not None:
         return CriterionResult(
             *base,
@@ -214,33 +302,60 @@ def evaluate_trial(
     trial: CompiledTrial, facts: PatientFacts, leaves: Mapping[int, LeafResult]
 ) -> TrialResult:
     """Verdict, score, missing facts and review items of one trial."""
-    results = [_criterion(c, leaves) for c in trial.criteria]
-    alive = _alive(facts)
+    return evaluate_trials([trial], facts, leaves)[0]
+
+
+def evaluate_trials(
+    trials: Sequence[CompiledTrial],
+    facts: PatientFacts,
+    leaves: Mapping[int, LeafResult],
+    criteria: Iterable[CompiledCriterion] | None = None,
+) -> list[TrialResult]:
+    """``evaluate_trial`` for many trials, each shared criterion built once.
+
+    ``criteria`` may list the trials' distinct criteria when the caller has them already (a
+    ``Catalog`` does), which saves a walk over every criterion of every trial.
+    """
+    table = _Table()
+    table.fill(
+        criteria if criteria is not None else (c for t in trials for c in t.criteria), leaves
+    )
+    alive = _alive(facts) if facts.deceased else None
+    return [_trial_result(trial, table, alive) for trial in trials]
+
+
+def _trial_result(
+    trial: CompiledTrial, table: _Table, alive: CriterionResult | None
+) -> TrialResult:
+    results: tuple[CriterionResult, ...] = table.slice(trial, table.results)
+    counts: tuple[int, ...] = table.slice(trial, table.counts)
+    favourable = sum(table.slice(trial, table.favourable))
+    undecided = _UNDECIDED in counts
+    blocking = list(compress(results, map(_BLOCK.__eq__, counts))) if _BLOCK in counts else []
+    confirm = tuple(filter(None, table.slice(trial, table.confirm))) if _CONFIRM in counts else ()
+    missing: tuple[str, ...] = ()
+    if undecided:
+        missing = tuple(dict.fromkeys(chain.from_iterable(table.slice(trial, table.missing))))
+    score = round(favourable / trial.ruled, 4) if trial.ruled else 1.0
     if alive is not None:
-        results.insert(0, alive)
-    blocking = [r for r in results if r.blocks]
-    decided = [r for r in results if r.outcome is not Outcome.REVIEW]
+        results = (alive, *results)
+        if alive.outcome is NOT_MET:
+            blocking.insert(0, alive)
+            score = 0.0
+        elif alive.outcome is UNKNOWN:
+            undecided = True
+            missing = tuple(dict.fromkeys((*alive.missing, *missing)))
     if blocking:
         verdict = Verdict.INELIGIBLE
-    elif all(r.passes for r in decided):
-        verdict = Verdict.ELIGIBLE
-    else:
+    elif undecided:
         verdict = Verdict.UNDETERMINED
-    ruled = [c for c in trial.criteria if c.rule is not None]
-    by_id = {r.id: r for r in results}
-    favourable = sum(
-        1 for c in ruled if by_id[c.id].passes or by_id[c.id].outcome is Outcome.REVIEW
-    )
-    score = round(favourable / len(ruled), 4) if ruled else 1.0
-    if alive is not None and alive.outcome is NOT_MET:
-        score = 0.0
+    else:
+        verdict = Verdict.ELIGIBLE
     eligible_from = None
     must_stop: tuple[str, ...] = ()
     if blocking and all(r.leaves_on is not None for r in blocking):
         eligible_from = max(r.leaves_on for r in blocking if r.leaves_on is not None)
         must_stop = tuple(dict.fromkeys(s for r in blocking for s in r.must_stop))
-    missing = tuple(dict.fromkeys(m for r in results if r.outcome is UNKNOWN for m in r.missing))
-    to_confirm = tuple(_confirm_text(r) for r in results if r.outcome is Outcome.REVIEW)
     return TrialResult(
         trial.id,
         trial.title,
@@ -249,9 +364,9 @@ def evaluate_trial(
         score,
         eligible_from,
         must_stop,
-        tuple(results),
+        results,
         missing,
-        to_confirm,
+        confirm,
     )
 
 
@@ -276,9 +391,13 @@ def rank(results: Iterable[TrialResult]) -> tuple[TrialResult, ...]:
 
 
 def check_facts(
-    facts: PatientFacts, trials: Sequence[CompiledTrial], engine: Engine
+    facts: PatientFacts,
+    trials: Sequence[CompiledTrial],
+    engine: Engine,
+    criteria: Iterable[CompiledCriterion] | None = None,
 ) -> CheckResult:
-    """Run ``engine`` over ``trials`` for prepared ``facts``."""
+    """Run ``engine`` over ``trials`` for prepared ``facts`` (``criteria``: see
+    ``evaluate_trials``)."""
     leaves = engine.decide(trials, facts)
-    ranked = rank(evaluate_trial(trial, facts, leaves) for trial in trials)
+    ranked = rank(evaluate_trials(trials, facts, leaves, criteria))
     return CheckResult(facts.patient_id, facts.as_of, engine.name, ranked)

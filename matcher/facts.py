@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Final
 
 from matcher.codes import SYSTEM_LABELS, display_code, display_unit
@@ -107,7 +108,7 @@ def _words(record: Condition | Medication | Observation) -> tuple[str, ...]:
     return normalise_name(record.display) if record.display else ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ConditionFact:
     index: int
     label: str
@@ -123,6 +124,11 @@ class ConditionFact:
     status: ClinicalStatus | None
 
     def describe(self) -> str:
+        return self.text
+
+    @cached_property
+    def text(self) -> str:
+        """The record as evidence, built once per patient however many rules cite it."""
         onset = f"onset {self.onset}" if self.onset else "onset not recorded"
         if self.abatement:
             state = f"resolved {self.abatement}"
@@ -134,7 +140,7 @@ class ConditionFact:
         return f"{self.label}, {onset}, {state}{unsure}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class MedicationFact:
     index: int
     label: str
@@ -154,6 +160,11 @@ class MedicationFact:
         return self.end is None and self.end_hi == FAR_FUTURE
 
     def describe(self) -> str:
+        return self.text
+
+    @cached_property
+    def text(self) -> str:
+        """The record as evidence, built once per patient however many rules cite it."""
         start = f"started {self.start}" if self.start else "start not recorded"
         if self.end:
             finish = f"ended {self.end}"
@@ -166,7 +177,7 @@ class MedicationFact:
         return f"{self.label}, {start}, {finish}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ObservationFact:
     index: int
     label: str
@@ -190,6 +201,11 @@ class ObservationFact:
         return f"{self.value_text()} {when}"
 
     def describe(self) -> str:
+        return self.text
+
+    @cached_property
+    def text(self) -> str:
+        """The record as evidence, built once per patient however many rules cite it."""
         return f"{self.label}: {self.reading()}"
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Final
+from typing import Final, NamedTuple
 
 from matcher.codes import display_unit, unit_factor
 from matcher.compile import (
@@ -78,8 +78,7 @@ PATIENT: Final = Matches(definite=(0,))
 MAYBE: Final = Matches(possible=(0,))
 
 
-@dataclass(frozen=True, slots=True)
-class LeafResult:
+class LeafResult(NamedTuple):
     """The outcome of one leaf rule for one patient, with its explanation.
 
     ``leaves_on`` is the first day on which the outcome would change with no new data (a birthday,

@@ -21,11 +21,13 @@ from collections.abc import Iterable
 
 from matcher.schema import Outcome
 
-__all__ = ["MET", "NOT_MET", "UNKNOWN", "all_of", "any_of", "negate"]
+__all__ = ["MET", "NOT_MET", "REVIEW", "UNKNOWN", "all_of", "any_of", "negate"]
 
 MET = Outcome.MET
 NOT_MET = Outcome.NOT_MET
 UNKNOWN = Outcome.UNKNOWN
+#: Not part of the logic: the outcome of a criterion a person must decide.
+REVIEW = Outcome.REVIEW
 
 
 def all_of(outcomes: Iterable[Outcome]) -> Outcome:

@@ -11,19 +11,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from matcher.schema import Outcome, Verdict
 
 __all__ = ["CheckResult", "CriterionResult", "TrialResult"]
 
 
-@dataclass(frozen=True, slots=True)
-class CriterionResult:
+class CriterionResult(NamedTuple):
     """One criterion for one patient: outcome, reason in plain words, and the deciding records.
 
     For an exclusion, ``met`` means the exclusion applies. ``review`` outcomes are never counted as
-    met; they are listed in ``TrialResult.to_confirm``.
+    met; they are listed in ``TrialResult.to_confirm``. (A named tuple: immutable, and cheap to
+    build a thousand times per patient.)
     """
 
     id: str
@@ -45,18 +45,19 @@ class CriterionResult:
         return self.outcome is Outcome.MET
 
     @property
-    def passes_from(self) -> date | None:
-        """For a criterion that blocks: the first day it would pass with no new data."""
-        return self.leaves_on if self.blocks else None
-
-    @property
     def passes(self) -> bool:
         """True when the criterion is decided in the patient's favour."""
         if self.kind == "inclusion":
             return self.outcome is Outcome.MET
         return self.outcome is Outcome.NOT_MET
 
+    @property
+    def passes_from(self) -> date | None:
+        """For a criterion that blocks: the first day it would pass with no new data."""
+        return self.leaves_on if self.blocks else None
+
     def as_dict(self) -> dict[str, Any]:
+        passes_from = self.passes_from
         return {
             "id": self.id,
             "kind": self.kind,
@@ -66,14 +67,13 @@ class CriterionResult:
             "reason": self.reason,
             "evidence": list(self.evidence),
             "missing": list(self.missing),
-            "passes_from": self.passes_from.isoformat() if self.passes_from else None,
-            "must_stop": list(self.must_stop) if self.passes_from else [],
+            "passes_from": passes_from.isoformat() if passes_from else None,
+            "must_stop": list(self.must_stop) if passes_from else [],
         }
 
 
-@dataclass(frozen=True, slots=True)
-class TrialResult:
-    """One trial for one patient."""
+class TrialResult(NamedTuple):
+    """One trial for one patient (a named tuple, like ``CriterionResult``)."""
 
     trial: str
     title: str
