@@ -25,6 +25,8 @@ Typical use::
         print(trial.trial, trial.verdict, trial.score)
 """
 
+import logging
+
 from matcher.api import check, load_patient, load_trials, patient_from_data
 from matcher.compile import Catalog, CompiledTrial
 from matcher.errors import (
@@ -73,3 +75,6 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# A library only emits records; the application decides where they go (see matcher.api).
+logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -1,8 +1,15 @@
-"""The library's entry points: load trials, load a patient, check one against the other."""
+"""The library's entry points: load trials, load a patient, check one against the other.
+
+Logging goes to the ``matcher`` logger: INFO when a catalog is loaded (counts of trials, concept
+sets and problems), DEBUG for each check (trials, engine, as-of date, time taken). No record ever
+holds a patient value -- not the id, a date, a code, a name or a measurement.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -18,11 +25,13 @@ from matcher.evaluate import check_facts, prepare
 from matcher.patient import Patient
 from matcher.results import CheckResult
 from matcher.source import Document, SourceProblems, parse_text, read_text
-from matcher.validation import diagnostics_from_validation
+from matcher.validation import diagnostics_from_validation, kind_of
 
 __all__ = ["check", "load_patient", "load_trials", "patient_from_data"]
 
 PathLike = str | os.PathLike[str]
+
+_log = logging.getLogger("matcher")
 
 
 def load_trials(*paths: PathLike, strict: bool = True) -> Catalog:
@@ -31,11 +40,21 @@ def load_trials(*paths: PathLike, strict: bool = True) -> Catalog:
     With ``strict`` (the default) any invalid file raises ``CriteriaError`` listing every problem;
     with ``strict=False`` the valid files load and the problems are in ``Catalog.problems``.
     """
+    started = time.perf_counter()
     folders = [Path(p) for p in paths] or [bundled_catalog_dir()]
     for folder in folders:
         if not folder.exists():
             raise InputError(Diagnostic("file-unreadable", "no such file or folder", str(folder)))
-    return load_catalog(folders, strict=strict)
+    catalog = load_catalog(folders, strict=strict)
+    _log.info(
+        "loaded %d trial(s) and %d concept set(s) from %s with %d problem(s) in %.1f ms",
+        len(catalog.trials),
+        len(catalog.concepts.sets),
+        ", ".join(str(folder) for folder in folders),
+        len(catalog.problems),
+        (time.perf_counter() - started) * 1000,
+    )
+    return catalog
 
 
 def patient_from_data(
@@ -50,12 +69,11 @@ def patient_from_data(
 
         return patient_from_fhir(data, source=source)
     if not isinstance(data, dict):
-        kind = "a list" if isinstance(data, list) else type(data).__name__
         raise PatientError(
             [
                 Diagnostic(
                     "not-a-mapping",
-                    f"a patient file holds a mapping of fields, not {kind}",
+                    f"a patient file holds a mapping of fields, not {kind_of(data)}",
                     source,
                     1 if document else 0,
                     1 if document else 0,
@@ -92,8 +110,17 @@ def check(
     ``PatientError`` if the patient contradicts the date (born after it, older than 150) and
     ``EngineError`` if the engine is not available. Safe to call from many threads.
     """
+    started = time.perf_counter()
     day = as_of if as_of is not None else date.today()
     selected = tuple(trials)
     criteria = trials.criteria if isinstance(trials, Catalog) else None
     facts = prepare(patient, day)
-    return check_facts(facts, selected, get_engine(engine), criteria)
+    result = check_facts(facts, selected, get_engine(engine), criteria)
+    _log.debug(
+        "checked %d trial(s) with the %s engine as of %s in %.1f ms",
+        len(selected),
+        engine,
+        day,
+        (time.perf_counter() - started) * 1000,
+    )
+    return result

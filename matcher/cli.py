@@ -131,11 +131,32 @@ def _as_of(value: str | None) -> date | None:
         raise click.BadParameter(f"{value!r} is not a date as YYYY-MM-DD") from None
 
 
+class _PathType(click.Path):
+    """``click.Path`` that reports a name it cannot look up as a usage error.
+
+    click calls ``os.stat`` on the name, which raises ``ValueError`` (not ``OSError``) for a
+    name holding a null character.
+    """
+
+    def convert(
+        self,
+        value: str | os.PathLike[str],
+        param: click.Parameter | None,
+        ctx: click.Context | None,
+    ) -> str | bytes | os.PathLike[str]:
+        try:
+            return super().convert(value, param, ctx)
+        except ValueError:
+            self.fail("a file name cannot contain a null character", param, ctx)
+
+
+PATH: Final = _PathType(path_type=Path)
+
 criteria_option = click.option(
     "--criteria",
     "criteria",
     multiple=True,
-    type=click.Path(path_type=Path),
+    type=PATH,
     help="Trial file or folder (repeatable). Default: the bundled catalog.",
 )
 
@@ -219,7 +240,7 @@ def explain_command(trial: str, criteria: tuple[Path, ...]) -> None:
 
 
 @cli.command("lint")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=PATH)
 def lint_command(paths: tuple[Path, ...]) -> None:
     """Validate criteria files (default: the bundled catalog) as file:line:col: code: message."""
     try:
@@ -246,7 +267,7 @@ def schema_command() -> None:
 
 
 @cli.command("test")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=PATH)
 @click.option(
     "--engine", type=click.Choice(ENGINES), default="python", show_default=True, help="Rule engine."
 )

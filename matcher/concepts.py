@@ -42,7 +42,7 @@ from pydantic_core import PydanticCustomError
 
 from matcher.bundled import bundled_catalog_dir
 from matcher.codes import canonical_code
-from matcher.errors import CriteriaError, Diagnostic
+from matcher.errors import CriteriaError, Diagnostic, InputError
 from matcher.patient import Coding, suggest
 from matcher.source import SourceProblems, parse_yaml, read_text
 from matcher.validation import diagnostics_from_validation
@@ -247,7 +247,7 @@ def load_concepts(dirs: Sequence[Path]) -> ConceptLibrary:
 def _read_set(path: Path, problems: list[Diagnostic]) -> ConceptSetFile | None:
     try:
         document = parse_yaml(read_text(path), str(path))
-    except SourceProblems as exc:
+    except (InputError, SourceProblems) as exc:  # unreadable or not YAML: one problem among all
         problems.extend(exc.diagnostics)
         return None
     try:

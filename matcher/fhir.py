@@ -585,7 +585,7 @@ class _Reader:
         found: dict[int, tuple[str, str]] = {}
         allowed = ATTRIBUTES["military_status"].values
         for at, extension in self.nodes(node, path, "extension"):
-            url = extension.get("url")
+            url = self.text(extension, at, "url")
             if url == MILITARY_STATUS_EXTENSION:
                 value = self.text(extension, at, "valueCode")
                 where = _at(at, "valueCode")

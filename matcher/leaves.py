@@ -94,10 +94,13 @@ class LeafResult(NamedTuple):
     must_stop: tuple[str, ...] = ()
 
 
-def first_day_reaching(span: Duration, target: int) -> date:
-    """The first as-of day D whose window start (D - span) is on or after day ``target``."""
+def first_day_reaching(span: Duration, target: int) -> date | None:
+    """The first as-of day D whose window start (D - span) is on or after day ``target``;
+    ``None`` when no such day exists before the end of the calendar (9999-12-31)."""
     guess = span.after(day(target))
     while span.before(guess).toordinal() < target:
+        if guess == date.max:
+            return None
         guess = date.fromordinal(guess.toordinal() + 1)
     while (
         guess > date.min
@@ -127,6 +130,14 @@ def leaf_result(leaf: Leaf, facts: PatientFacts, matches: Matches) -> LeafResult
 # --- patient-level leaves ----------------------------------------------------------------------
 
 
+def _birthday(birth: date, years: int) -> date | None:
+    """The day someone born on ``birth`` turns ``years``; ``None`` after 9999-12-31."""
+    try:
+        return add_months(birth, 12 * years)
+    except OverflowError:
+        return None
+
+
 def _age_clause(leaf: AgeLeaf, met: bool) -> str:
     """``within 18-70`` / ``under 18`` / ``65 or under``..., said of an age that passes or not."""
     if leaf.min is not None and leaf.max is not None:
@@ -145,7 +156,7 @@ def _age(leaf: AgeLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
     age = str(facts.age_lo) if facts.age_lo == facts.age_hi else f"{facts.age_lo} or {facts.age_hi}"
     evidence = (f"born {birth} (age {age} on {facts.as_of})",)
     if matches.definite:
-        leaves = add_months(birth.first, 12 * (leaf.max + 1)) if leaf.max is not None else None
+        leaves = _birthday(birth.first, leaf.max + 1) if leaf.max is not None else None
         return LeafResult(
             MET, f"age {age} is {_age_clause(leaf, True)}", evidence, leaves_on=leaves
         )
@@ -159,7 +170,7 @@ def _age(leaf: AgeLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
         )
     leaves = None
     if leaf.min is not None and facts.age_hi < leaf.min:
-        leaves = add_months(birth.first, 12 * leaf.min)
+        leaves = _birthday(birth.first, leaf.min)
     return LeafResult(
         NOT_MET, f"age {age} is {_age_clause(leaf, False)}", evidence, leaves_on=leaves
     )
@@ -389,7 +400,8 @@ def _medication_leaves_met(
             end = facts.today
         last = max(last, end)
     if leaf.within is None:
-        return day(last + 1), tuple(dict.fromkeys(stop))
+        after = day(last + 1) if last + 1 < FAR_FUTURE else None  # None: after 9999-12-31
+        return after, tuple(dict.fromkeys(stop))
     return first_day_reaching(leaf.within, last + 1), tuple(dict.fromkeys(stop))
 
 

@@ -217,7 +217,7 @@ class Medication(_Coded):
 class Observation(_Coded):
     """A measurement: a number with a unit at a date (pain score, blood pressure, ...)."""
 
-    value: float | None = None
+    value: Annotated[float, Field(strict=True)] | None = None  # "6" and true are not numbers
     unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)] | None = None
     date: PartialDate | None = None
 

@@ -86,7 +86,10 @@ Identifier = Annotated[
     Field(description="lower-case letters, digits and underscores, starting with a letter"),
 ]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-Number = Annotated[float, Field(allow_inf_nan=False)]
+# Numbers must be written as numbers: strict mode refuses "6" and true (pydantic would read them
+# as 6 and 1), as a FHIR reader must.
+Number = Annotated[float, Field(allow_inf_nan=False, strict=True)]
+Years = Annotated[int, Field(ge=0, le=150, strict=True)]
 
 
 class _Model(BaseModel):
@@ -133,8 +136,8 @@ def _reversed(low: float | None, high: float | None, what: str) -> None:
 class AgeSpec(_Model):
     """Age in whole years at the as-of date; both bounds inclusive, either may be left out."""
 
-    min: Annotated[int, Field(ge=0, le=150)] | None = None
-    max: Annotated[int, Field(ge=0, le=150)] | None = None
+    min: Years | None = None
+    max: Years | None = None
 
     @model_validator(mode="after")
     def _bounds(self) -> Self:

@@ -25,6 +25,7 @@ positions, so their errors name the field path only.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +134,10 @@ def read_text(path: Path, *, limit: int | None = None) -> str:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise InputError(Diagnostic("file-unreadable", f"cannot read: {reason}", name)) from None
+    except ValueError:  # the operating system cannot even look the name up
+        raise InputError(
+            Diagnostic("file-unreadable", "a file name cannot contain a null character", name)
+        ) from None
     return decode(raw, name)
 
 
@@ -180,7 +185,7 @@ def parse_json(text: str, file: str) -> Document:
         return out
 
     def constant(name: str) -> float:
-        raise ValueError(name)
+        raise _NotANumberError(name)
 
     try:
         data = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
@@ -188,10 +193,12 @@ def parse_json(text: str, file: str) -> Document:
         raise SourceProblems(
             [Diagnostic("json-syntax", exc.msg, file, exc.lineno, exc.colno)]
         ) from None
-    except ValueError as exc:
+    except _NotANumberError as exc:
         raise SourceProblems(
             [Diagnostic("json-syntax", f"{exc} is not a JSON number", file)]
         ) from None
+    except ValueError:  # the only other one: an integer longer than Python converts
+        raise SourceProblems([Diagnostic("invalid-value", _too_many_digits(), file)]) from None
     except RecursionError:
         raise SourceProblems(
             [Diagnostic("yaml-too-complex", "the document nests too deeply", file)]
@@ -213,6 +220,16 @@ def parse_yaml(text: str, file: str) -> Document:
     builder = _Builder(file)
     try:
         builder.run(yaml.parse(text, Loader=_LOADER))
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids; it has no mark
+        line, column = _offset_position(text, exc.position, in_bytes=_LOADER is not yaml.SafeLoader)
+        message = f"unacceptable character U+{exc.character:04X}: {exc.reason}"
+        builder.problems.append(Diagnostic("yaml-syntax", message, file, line, column))
+        raise SourceProblems(builder.problems) from None
+    except UnicodeEncodeError as exc:  # a lone surrogate: only text built in code holds one
+        line, column = _offset_position(text, exc.start, in_bytes=False)
+        message = f"character U+{ord(text[exc.start]):04X} is not valid Unicode text"
+        builder.problems.append(Diagnostic("not-utf8", message, file, line, column))
+        raise SourceProblems(builder.problems) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -231,6 +248,23 @@ def parse_yaml(text: str, file: str) -> Document:
     if builder.problems:
         raise SourceProblems(builder.problems)
     return Document(file, builder.root, builder.positions, builder.key_positions)
+
+
+def _offset_position(text: str, offset: int, *, in_bytes: bool) -> tuple[int, int]:
+    """1-based (line, column) of an offset into ``text``, counted in characters or UTF-8 bytes."""
+    if in_bytes:  # libyaml counts bytes of the UTF-8 encoding
+        before = text.encode("utf-8", "surrogatepass")[:offset].decode("utf-8", "ignore")
+    else:
+        before = text[:offset]
+    return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+
+
+def _too_many_digits() -> str:
+    return f"a number has more than {sys.get_int_max_str_digits()} digits"
+
+
+class _NotANumberError(ValueError):
+    """NaN or Infinity in JSON: Python reads them, the JSON standard does not."""
 
 
 def _position(mark: Any) -> tuple[int, int]:
@@ -434,7 +468,11 @@ class _Builder:
         if tag == _BOOL:
             return _CONSTRUCTOR.construct_yaml_bool(node)
         if tag == _INT:
-            return _CONSTRUCTOR.construct_yaml_int(node)
+            try:
+                return _CONSTRUCTOR.construct_yaml_int(node)
+            except ValueError:  # more digits than Python converts to an int
+                self._problem("invalid-value", _too_many_digits(), event.start_mark, path)
+                return event.value
         if tag == _FLOAT:
             return _CONSTRUCTOR.construct_yaml_float(node)
         self._problem(

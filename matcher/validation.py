@@ -23,7 +23,7 @@ from matcher.errors import Diagnostic
 from matcher.schema import RULE_NAMES
 from matcher.source import Document
 
-__all__ = ["diagnostics_from_validation"]
+__all__ = ["diagnostics_from_validation", "kind_of"]
 
 _CODES: Final = {
     "extra_forbidden": "unknown-key",
@@ -74,7 +74,8 @@ def _known_keys(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(keys)
 
 
-def _kind_of(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """What a value is, in words: ``a list``, ``a number``, ``nothing (null)``..."""
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int | float):
@@ -117,9 +118,9 @@ def _message(error: ErrorDetails, model: type[BaseModel]) -> str:
             return (
                 f"unknown rule {name!r}{_hint(name, RULE_NAMES)} (rules: {', '.join(RULE_NAMES)})"
             )
-        return f"expected a rule (a mapping with one rule name as key), got {_kind_of(given)}"
+        return f"expected a rule (a mapping with one rule name as key), got {kind_of(given)}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"expected a mapping of keys to values, got {_kind_of(given)}"
+        return f"expected a mapping of keys to values, got {kind_of(given)}"
     message = error["msg"]
     for prefix, replacement in (("Input should be ", "expected "), ("Value error, ", "")):
         if message.startswith(prefix):
@@ -132,8 +133,13 @@ def diagnostics_from_validation(
 ) -> list[Diagnostic]:
     """One diagnostic per pydantic error, located in ``document``."""
     out: list[Diagnostic] = []
-    for error in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    for error in errors:
         loc = error["loc"]
+        if error["type"] == "too_short" and any(
+            len(other["loc"]) > len(loc) and other["loc"][: len(loc)] == loc for other in errors
+        ):
+            continue  # pydantic counts only the valid items: "at least 1 item, not 0" is noise
         path, line, column = document.locate(loc, at_key=error["type"] == "extra_forbidden")
         if error["type"] == "extra_forbidden" and not path.endswith(str(loc[-1]) if loc else ""):
             path = f"{path}.{loc[-1]}" if path else str(loc[-1])

@@ -334,7 +334,11 @@ def test_observation_values_are_asserted_as_ints_of_the_same_order(a: float, b: 
     assert -(2**63) <= key(a) < 2**63
 
 
-@given(DOUBLES, DOUBLES | st.integers(-(2**70), 2**70), st.booleans())
+# Bounds come from criteria files, which refuse infinity and NaN.
+BOUNDS = st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(2**70), 2**70)
+
+
+@given(DOUBLES, BOUNDS | st.sampled_from([0.0, -0.0, 4.0, 7.0, 50.0, 5e-324]), st.booleans())
 def test_bounds_become_the_nearest_passing_double(
     value: float, bound: float, inclusive: bool
 ) -> None:

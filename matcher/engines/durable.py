@@ -217,7 +217,8 @@ def _ordered_int(value: float) -> int:
 
 
 def _lowest_passing(low: float, inclusive: bool) -> float:
-    """The smallest double ``x`` with ``x >= low`` (``x > low`` when not inclusive)."""
+    """The smallest double ``x`` with ``x >= low`` (``x > low`` when not inclusive); ``low`` is
+    finite, as criteria files require."""
     try:
         near = float(low)
     except OverflowError:
@@ -228,7 +229,8 @@ def _lowest_passing(low: float, inclusive: bool) -> float:
 
 
 def _highest_passing(high: float, inclusive: bool) -> float:
-    """The largest double ``x`` with ``x <= high`` (``x < high`` when not inclusive)."""
+    """The largest double ``x`` with ``x <= high`` (``x < high`` when not inclusive); ``high`` is
+    finite, as criteria files require."""
     try:
         near = float(high)
     except OverflowError:
