@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from itertools import chain, compress
+from itertools import chain
 from typing import Any, Final, Protocol
 
 from matcher.compile import (
@@ -168,7 +168,7 @@ class _Table:
     a thousand trials cost a few thousand C-level lookups rather than twenty thousand Python steps.
     """
 
-    __slots__ = ("confirm", "counts", "favourable", "missing", "results")
+    __slots__ = ("confirm", "counts", "favourable", "missing", "results", "untimed")
 
     def __init__(self) -> None:
         self.results: dict[int, CriterionResult] = {}
@@ -176,11 +176,13 @@ class _Table:
         self.favourable: dict[int, int] = {}
         self.confirm: dict[int, str] = {}
         self.missing: dict[int, tuple[str, ...]] = {}
+        #: 1 for a blocking result that time alone will not lift (no ``leaves_on``), else 0.
+        self.untimed: dict[int, int] = {}
 
     def fill(self, criteria: Iterable[CompiledCriterion], leaves: Mapping[int, LeafResult]) -> None:
         memo: dict[int, Any] = {}
         results, counts, favourable = self.results, self.counts, self.favourable
-        confirm, missing = self.confirm, self.missing
+        confirm, missing, untimed = self.confirm, self.missing, self.untimed
         for criterion in criteria:
             key = criterion.key
             if key in results:
@@ -201,6 +203,7 @@ class _Table:
             favourable[key] = count in (_PASS, _CONFIRM) and criterion.rule is not None
             confirm[key] = text
             missing[key] = result.missing if count == _UNDECIDED else ()
+            untimed[key] = int(count == _BLOCK and result.leaves_on is None)
 
     def slice(self, trial: CompiledTrial, table: dict[int, Any]) -> tuple[Any, ...]:
         if trial.pick is not None:
@@ -331,31 +334,33 @@ def _trial_result(
     counts: tuple[int, ...] = table.slice(trial, table.counts)
     favourable = sum(table.slice(trial, table.favourable))
     undecided = _UNDECIDED in counts
-    blocking = list(compress(results, map(_BLOCK.__eq__, counts))) if _BLOCK in counts else []
+    blocked = _BLOCK in counts
     confirm = tuple(filter(None, table.slice(trial, table.confirm))) if _CONFIRM in counts else ()
     missing: tuple[str, ...] = ()
     if undecided:
         missing = tuple(dict.fromkeys(chain.from_iterable(table.slice(trial, table.missing))))
     score = round(favourable / trial.ruled, 4) if trial.ruled else 1.0
+    eligible_from = None
+    must_stop: tuple[str, ...] = ()
     if alive is not None:
         results = (alive, *results)
         if alive.outcome is NOT_MET:
-            blocking.insert(0, alive)
+            blocked = True
             score = 0.0
         elif alive.outcome is UNKNOWN:
             undecided = True
             missing = tuple(dict.fromkeys((*alive.missing, *missing)))
-    if blocking:
+    elif blocked and 1 not in table.slice(trial, table.untimed):
+        # Every blocking criterion passes with time: the trial opens on the last of those days.
+        blocking = [r for r, c in zip(results, counts, strict=True) if c == _BLOCK]
+        eligible_from = max(r.leaves_on for r in blocking if r.leaves_on is not None)
+        must_stop = tuple(dict.fromkeys(s for r in blocking for s in r.must_stop))
+    if blocked:
         verdict = Verdict.INELIGIBLE
     elif undecided:
         verdict = Verdict.UNDETERMINED
     else:
         verdict = Verdict.ELIGIBLE
-    eligible_from = None
-    must_stop: tuple[str, ...] = ()
-    if blocking and all(r.leaves_on is not None for r in blocking):
-        eligible_from = max(r.leaves_on for r in blocking if r.leaves_on is not None)
-        must_stop = tuple(dict.fromkeys(s for r in blocking for s in r.must_stop))
     return TrialResult(
         trial.id,
         trial.title,
