@@ -43,7 +43,7 @@ from pydantic_core import PydanticCustomError
 from matcher.bundled import bundled_catalog_dir
 from matcher.codes import canonical_code
 from matcher.errors import CriteriaError, Diagnostic, InputError
-from matcher.patient import Coding, suggest
+from matcher.patient import suggest
 from matcher.source import SourceProblems, parse_yaml, read_text
 from matcher.validation import diagnostics_from_validation
 
@@ -141,6 +141,8 @@ class ConceptSet:
     codes: Mapping[str, frozenset[str]]
     names: frozenset[tuple[str, ...]]
     members: Mapping[str, Mapping[str, str]] = field(repr=False)
+    #: The index of the library this set belongs to (set when the library is built).
+    index: ConceptIndex | None = field(default=None, repr=False, compare=False)
     _by_first_word: Mapping[str, tuple[tuple[str, ...], ...]] = field(
         repr=False, default_factory=dict
     )
@@ -151,17 +153,17 @@ class ConceptSet:
         """The name as it reads inside a sentence ("no epilepsy on record"): the title."""
         return self.title
 
-    def matches_code(self, codings: Iterable[Coding]) -> bool:
-        """True if any coding is in the set (ICD-10-CM by hierarchy)."""
-        for coding in codings:
-            codes = self.codes.get(coding.system)
-            if not codes:
+    def matches_code(self, codes: Iterable[tuple[str, str]]) -> bool:
+        """True if any (system, code) pair -- canonical, as the patient model keeps them -- is in
+        the set (ICD-10-CM by hierarchy)."""
+        for system, code in codes:
+            members = self.codes.get(system)
+            if not members:
                 continue
-            if coding.system == "icd10cm":
-                code = coding.code
-                if any(code[:n] in codes for n in self._icd_lengths if n <= len(code)):
+            if system == "icd10cm":
+                if any(code[:n] in members for n in self._icd_lengths if n <= len(code)):
                     return True
-            elif coding.code in codes:
+            elif code in members:
                 return True
         return False
 
@@ -179,11 +181,63 @@ class ConceptSet:
         return False
 
 
+class ConceptIndex:
+    """Every set of a library, indexed by code, ICD-10-CM prefix and name.
+
+    It answers "which sets hold this record?" with a few dictionary look-ups per record instead of
+    one test per set (the alpha network of a Rete engine, built once per library). Its answers are
+    exactly those of ``ConceptSet.matches_code`` and ``matches_name``.
+    """
+
+    def __init__(self, sets: Iterable[ConceptSet]) -> None:
+        self.exact: dict[tuple[str, str], list[int]] = {}
+        self.icd: dict[str, list[int]] = {}
+        self.first_words: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+        self.whole_names: dict[tuple[str, ...], list[int]] = {}
+        self.longest_icd = 0
+        for concept in sets:
+            ident = id(concept)
+            for system, codes in concept.codes.items():
+                for code in codes:
+                    if system == "icd10cm":
+                        self.icd.setdefault(code, []).append(ident)
+                        self.longest_icd = max(self.longest_icd, len(code))
+                    else:
+                        self.exact.setdefault((system, code), []).append(ident)
+            for words in concept.names:
+                if concept.kind is ConceptKind.MEDICATION:
+                    self.first_words.setdefault(words[0], []).append((words, ident))
+                else:
+                    self.whole_names.setdefault(words, []).append(ident)
+
+    def holding(self, codes: Iterable[tuple[str, str]], words: Sequence[str]) -> frozenset[int]:
+        """``id()`` of every set that holds a record with these codes and name words."""
+        found: set[int] = set()
+        for system, code in codes:
+            if system == "icd10cm":
+                for n in range(1, min(len(code), self.longest_icd) + 1):
+                    found.update(self.icd.get(code[:n], ()))
+            else:
+                found.update(self.exact.get((system, code), ()))
+        if words:
+            found.update(self.whole_names.get(tuple(words), ()))
+            for start, word in enumerate(words):
+                for name, ident in self.first_words.get(word, ()):
+                    if tuple(words[start : start + len(name)]) == name:
+                        found.add(ident)
+        return frozenset(found)
+
+
 @dataclass(frozen=True)
 class ConceptLibrary:
     """All concept sets available to a set of trials, by name."""
 
     sets: Mapping[str, ConceptSet]
+
+    def __post_init__(self) -> None:
+        index = ConceptIndex(self.sets.values())
+        for concept in self.sets.values():
+            object.__setattr__(concept, "index", index)
 
     def __contains__(self, name: object) -> bool:
         return name in self.sets

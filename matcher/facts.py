@@ -33,7 +33,6 @@ from matcher.concepts import ConceptKind, ConceptSet, normalise_name
 from matcher.dates import Duration, PartialDate, age_on
 from matcher.patient import (
     ClinicalStatus,
-    Coding,
     Condition,
     Medication,
     MedicationStatus,
@@ -93,12 +92,11 @@ def day(number: int) -> date:
 
 def _label(record: Condition | Medication | Observation) -> str:
     """``Clonazepam [Klonopin] (RxNorm 1153378)``: the name people recognise, and the code."""
-    codings = record.codings
+    pairs = record.code_pairs()
     code = ""
-    if codings:
-        first = codings[0]
-        system = SYSTEM_LABELS.get(first.system, first.system)
-        code = f"{system} {display_code(first.system, first.code)}"
+    if pairs:
+        system, value = pairs[0]
+        code = f"{SYSTEM_LABELS.get(system, system)} {display_code(system, value)}"
     if record.display and code:
         return f"{record.display} ({code})"
     return record.display or code
@@ -112,7 +110,7 @@ def _words(record: Condition | Medication | Observation) -> tuple[str, ...]:
 class ConditionFact:
     index: int
     label: str
-    codings: tuple[Coding, ...]
+    codes: tuple[tuple[str, str], ...]
     words: tuple[str, ...]
     certain: bool
     onset_lo: int
@@ -144,7 +142,7 @@ class ConditionFact:
 class MedicationFact:
     index: int
     label: str
-    codings: tuple[Coding, ...]
+    codes: tuple[tuple[str, str], ...]
     words: tuple[str, ...]
     start_lo: int
     start_hi: int
@@ -181,7 +179,7 @@ class MedicationFact:
 class ObservationFact:
     index: int
     label: str
-    codings: tuple[Coding, ...]
+    codes: tuple[tuple[str, str], ...]
     words: tuple[str, ...]
     date_lo: int
     date_hi: int
@@ -248,6 +246,7 @@ class PatientFacts:
     medications_complete: bool
     _members: dict[tuple[int, ConceptKind], tuple[int, ...]] = field(default_factory=dict)
     _windows: dict[Duration, int] = field(default_factory=dict)
+    _holding: dict[tuple[int, ConceptKind], list[frozenset[int]]] = field(default_factory=dict)
 
     def window_start(self, span: Duration) -> int:
         """Day number of the first day of "the last ``span``" before the as-of date."""
@@ -309,11 +308,20 @@ class PatientFacts:
                 if concept.kind is ConceptKind.MEDICATION
                 else self.observations
             )
-            found = tuple(
-                position
-                for position, record in enumerate(records)
-                if concept.matches_code(record.codings) or concept.matches_name(record.words)
-            )
+            index = concept.index
+            if index is None:  # an ad-hoc set (one ingredient): test each record
+                found = tuple(
+                    position
+                    for position, record in enumerate(records)
+                    if concept.matches_code(record.codes) or concept.matches_name(record.words)
+                )
+            else:  # look each record up once in the library's index, then filter
+                holding = self._holding.get((id(index), concept.kind))
+                if holding is None:
+                    holding = [index.holding(r.codes, r.words) for r in records]
+                    self._holding[(id(index), concept.kind)] = holding
+                ident = id(concept)
+                found = tuple(i for i, sets in enumerate(holding) if ident in sets)
             self._members[key] = found
         return found
 
@@ -337,7 +345,7 @@ def _condition(index: int, record: Condition, today: int) -> ConditionFact | Non
     return ConditionFact(
         index=index,
         label=_label(record),
-        codings=record.codings,
+        codes=record.code_pairs(),
         words=_words(record),
         certain=record.verification_status not in _UNCERTAIN,
         onset_lo=onset_lo,
@@ -365,7 +373,7 @@ def _medication(index: int, record: Medication, today: int) -> MedicationFact | 
     return MedicationFact(
         index=index,
         label=_label(record),
-        codings=record.codings,
+        codes=record.code_pairs(),
         words=_words(record),
         start_lo=start_lo,
         start_hi=start_hi,
@@ -382,7 +390,7 @@ def _observation(index: int, record: Observation, today: int) -> ObservationFact
     return ObservationFact(
         index=index,
         label=_label(record),
-        codings=record.codings,
+        codes=record.code_pairs(),
         words=_words(record),
         date_lo=date_lo,
         date_hi=date_hi,

@@ -154,6 +154,13 @@ class _Coded(_Model):
             return (Coding(system=self.system, code=self.code), *self.codes)
         return self.codes
 
+    def code_pairs(self) -> tuple[tuple[str, str], ...]:
+        """Every code as a (system, code) pair, the main one first (cheaper than ``codings``)."""
+        extra = tuple((c.system, c.code) for c in self.codes)
+        if self.system is not None and self.code is not None:
+            return ((self.system, self.code), *extra)
+        return extra
+
 
 class ClinicalStatus(StrEnum):
     ACTIVE = "active"
@@ -225,13 +232,13 @@ class Observation(_Coded):
     def _plausible(self) -> Self:
         if self.value is None:
             return self
-        for coding in self.codings:
-            bounds = OBSERVATION_RANGES.get((coding.system, coding.code))
+        for system, code in self.code_pairs():
+            bounds = OBSERVATION_RANGES.get((system, code))
             if bounds and not bounds[0] <= self.value <= bounds[1]:
                 raise PydanticCustomError(
                     "out_of_range",
                     f"'value' is outside the possible range {bounds[0]:g}-{bounds[1]:g} "
-                    f"of {coding.system} {coding.code}",
+                    f"of {system} {code}",
                 )
         return self
 

@@ -22,11 +22,12 @@ LIBRARY: ConceptLibrary = matcher.load_trials().concepts
 
 def members(kind: ConceptKind, system: str, code: str, display: str) -> list[str]:
     coding = Coding(system=system, code=code)
+    pair = (coding.system, coding.code)
     words = normalise_name(display)
     return sorted(
         name
         for name, concept in LIBRARY.sets.items()
-        if concept.kind is kind and (concept.matches_code([coding]) or concept.matches_name(words))
+        if concept.kind is kind and (concept.matches_code([pair]) or concept.matches_name(words))
     )
 
 
@@ -84,7 +85,8 @@ def test_drug_names_match_as_whole_words(name: str, display: str, expected: bool
     ],
 )
 def test_icd10cm_hierarchy(code: str, expected: bool) -> None:
-    assert concept("crps_type_1").matches_code([Coding(system="icd10cm", code=code)]) is expected
+    coding = Coding(system="icd10cm", code=code)
+    assert concept("crps_type_1").matches_code([(coding.system, coding.code)]) is expected
 
 
 def test_condition_names_keep_their_numbers() -> None:

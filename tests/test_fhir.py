@@ -383,7 +383,7 @@ def test_stopped_order_without_end_is_not_current_use() -> None:
     """Synthea writes "stopped" without an end date: a clinician reads it as no longer taken."""
     patient = matcher.load_patient(SYNTHEA / SYNTHEA_EXPECTED["Jessi_Parisian"].file)
     facts = PatientFacts.build(patient, date(2026, 11, 21))
-    ongoing = {(m.codings[0].code, str(m.status)): m.ongoing for m in facts.medications}
+    ongoing = {(m.codes[0][1], str(m.status)): m.ongoing for m in facts.medications}
     assert ongoing == {
         ("860975", "active"): True,  # metformin
         ("389221", "stopped"): False,
@@ -394,7 +394,7 @@ def test_stopped_order_without_end_is_not_current_use() -> None:
         ("831533", "stopped"): False,
         ("748962", "active"): True,  # Camila, prescribed again in 2020
     }
-    oxycodone = next(m for m in facts.medications if m.codings[0].code == "1860154")
+    oxycodone = next(m for m in facts.medications if m.codes[0][1] == "1860154")
     assert oxycodone.end_hi < facts.today
 
 
