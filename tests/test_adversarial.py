@@ -20,12 +20,12 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from helpers import BASE_TRIAL, DATA, TrialFolder
 
 import matcher
 from matcher.cli import main
 from matcher.errors import Diagnostic
 from matcher.source import SourceProblems, parse_text
-from tests.conftest import BASE_TRIAL, DATA, TrialFolder
 
 AS_OF = date(2026, 11, 21)
 MB = 1024 * 1024

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import BASE_TRIAL, DATA, REPO, TrialFolder
+from helpers import BASE_TRIAL, DATA, REPO, TrialFolder
 
 MATCHER = shutil.which("matcher", path=str(Path(sys.executable).parent)) or "matcher"
 PATIENTS = DATA / "patients"

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import DATA
 
 import matcher
 from matcher.concepts import ConceptKind, ConceptLibrary, ConceptSet, normalise_name
 from matcher.patient import Coding
-from tests.conftest import DATA
 
 EXPECTATIONS: list[dict[str, Any]] = yaml.safe_load(
     (DATA / "synthea_concepts.yaml").read_text(encoding="utf-8")

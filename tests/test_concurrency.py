@@ -14,10 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
+from helpers import DATA, REPO
 
 import matcher
 from matcher.engines import get_engine
-from tests.conftest import DATA, REPO
 
 THREADS = 8
 DATES = (date(2026, 11, 21), date(2025, 3, 1), date(2031, 7, 15))

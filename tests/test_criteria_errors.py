@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import BASE_TRIAL, TrialFolder
 
 import matcher
 from matcher.errors import CriteriaError, Diagnostic
-from tests.conftest import BASE_TRIAL, TrialFolder
 
 NAME = "NCT00000001.yaml"
 

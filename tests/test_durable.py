@@ -24,8 +24,10 @@ from multiprocessing import get_context
 from typing import Any
 
 import pytest
+from helpers import BASE_TRIAL, DATA, TrialFolder
 from hypothesis import given
 from hypothesis import strategies as st
+from test_engines_differential import comparable, generate
 
 import matcher
 from matcher.cli import main
@@ -35,8 +37,6 @@ from matcher.engines.durable import DurableEngine, _Native
 from matcher.engines.python import PYTHON_ENGINE
 from matcher.errors import EngineError
 from matcher.evaluate import check_facts, prepare
-from tests.conftest import BASE_TRIAL, DATA, TrialFolder
-from tests.test_engines_differential import comparable, generate
 
 AS_OF = date(2026, 11, 21)
 VETERAN = DATA / "patients" / "veteran.yaml"

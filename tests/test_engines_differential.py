@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import REPO
 from pydantic import ValidationError
 
 import matcher
@@ -46,7 +47,6 @@ from matcher.engines.durable import durable_engine
 from matcher.engines.python import match
 from matcher.evaluate import prepare
 from matcher.examples import run_examples
-from tests.conftest import REPO
 
 PATIENTS = 3000
 SEED = 20261121

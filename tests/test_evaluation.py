@@ -11,10 +11,10 @@ from datetime import date
 from typing import Any
 
 import pytest
+from helpers import BASE_TRIAL, TrialFolder
 
 import matcher
 from matcher.results import CriterionResult, TrialResult
-from tests.conftest import BASE_TRIAL, TrialFolder
 
 AS_OF = date(2026, 11, 21)
 

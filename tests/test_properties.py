@@ -41,6 +41,7 @@ from typing import Any
 from unittest import mock
 
 import yaml
+from helpers import BASE_TRIAL, DATA, REPO
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -51,7 +52,6 @@ from matcher.examples import run_examples
 from matcher.explain import render_check, render_trial
 from matcher.patient import ClinicalStatus, MedicationStatus, VerificationStatus
 from matcher.source import SourceProblems, parse_text, parse_yaml
-from tests.conftest import BASE_TRIAL, DATA, REPO
 
 EXAMPLES = int(os.environ.get("MATCHER_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(

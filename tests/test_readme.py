@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import REPO
 
 import matcher
-from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 MATCHER = str(Path(sys.executable).parent / "matcher")

@@ -15,9 +15,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from helpers import DATA, REPO
 
 import matcher
-from tests.conftest import DATA, REPO
 
 SYNTHEA = DATA / "fhir" / "synthea"
 CATALOG = matcher.load_trials()

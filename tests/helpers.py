@@ -1,0 +1,64 @@
+"""Shared test helpers: small criteria folders written on the fly, and the repository paths.
+
+Test modules import this as ``helpers``: pytest puts ``tests/`` on ``sys.path`` (the folder has
+no ``__init__.py``), so the tests run against the installed ``matcher``, not the source tree.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+#: A valid trial; tests replace parts of it to break it in one way each.
+BASE_TRIAL = """\
+id: NCT00000001
+title: Test trial
+status: recruiting
+sponsor: Test sponsor
+registry_url: https://clinicaltrials.gov/study/NCT00000001
+last_reviewed: 2025-01-01
+inclusion:
+  - id: adult
+    description: Adult.
+    source: test inclusion 1
+    rule:
+      age: {min: 18}
+"""
+
+TEST_CONCEPTS = {
+    "test_drugs": """\
+name: test_drugs
+kind: medication
+title: test drugs
+description: Two made-up drugs for tests.
+source: tests
+names: [testazepam, examplamine]
+""",
+    "test_condition": """\
+name: test_condition
+kind: condition
+title: test condition
+description: A made-up condition for tests.
+source: tests
+codes:
+  icd10cm: {Z99.9: Test condition}
+""",
+}
+
+
+class TrialFolder:
+    """A temporary criteria folder with its own ``concepts/``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "concepts").mkdir()
+        for name, text in TEST_CONCEPTS.items():
+            (root / "concepts" / f"{name}.yaml").write_text(text, encoding="utf-8")
+
+    def write(self, name: str, text: str) -> Path:
+        path = self.root / name
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
