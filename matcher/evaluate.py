@@ -157,8 +157,10 @@ def _combine_new(
     )
 
 
-# How one criterion result counts in its trial's verdict (computed once per patient).
-_PASS, _UNDECIDED, _BLOCK, _CONFIRM = 0, 1, 2, 3
+# How one criterion result counts in its trial's verdict and score, computed once per patient:
+# passes and review items with a rule count towards the score ("ruled"); a block is "timed" when
+# time alone lifts it (it has a ``leaves_on`` day).
+_PASS, _PASS_UNRULED, _CONFIRM, _CONFIRM_UNRULED, _UNDECIDED, _BLOCK, _BLOCK_UNTIMED = range(7)
 
 
 class _Table:
@@ -168,21 +170,18 @@ class _Table:
     a thousand trials cost a few thousand C-level lookups rather than twenty thousand Python steps.
     """
 
-    __slots__ = ("confirm", "counts", "favourable", "missing", "results", "untimed")
+    __slots__ = ("codes", "confirm", "missing", "results")
 
     def __init__(self) -> None:
         self.results: dict[int, CriterionResult] = {}
-        self.counts: dict[int, int] = {}
-        self.favourable: dict[int, int] = {}
+        #: One of the ``_PASS`` ... ``_BLOCK_UNTIMED`` codes above.
+        self.codes: dict[int, int] = {}
         self.confirm: dict[int, str] = {}
         self.missing: dict[int, tuple[str, ...]] = {}
-        #: 1 for a blocking result that time alone will not lift (no ``leaves_on``), else 0.
-        self.untimed: dict[int, int] = {}
 
     def fill(self, criteria: Iterable[CompiledCriterion], leaves: Mapping[int, LeafResult]) -> None:
         memo: dict[int, Any] = {}
-        results, counts, favourable = self.results, self.counts, self.favourable
-        confirm, missing, untimed = self.confirm, self.missing, self.untimed
+        results, codes, confirm, missing = self.results, self.codes, self.confirm, self.missing
         for criterion in criteria:
             key = criterion.key
             if key in results:
@@ -190,20 +189,20 @@ class _Table:
             result = results[key] = _criterion_new(criterion, leaves, memo)
             outcome = result.outcome
             text = ""
+            gap: tuple[str, ...] = ()
             if outcome is UNKNOWN:
-                count = _UNDECIDED
+                code = _UNDECIDED
+                gap = result.missing
             elif outcome is REVIEW:
-                count = _CONFIRM
+                code = _CONFIRM if criterion.rule is not None else _CONFIRM_UNRULED
                 text = _confirm_text(result)
             elif (outcome is MET) is (criterion.kind == "inclusion"):
-                count = _PASS
+                code = _PASS if criterion.rule is not None else _PASS_UNRULED
             else:
-                count = _BLOCK
-            counts[key] = count
-            favourable[key] = count in (_PASS, _CONFIRM) and criterion.rule is not None
+                code = _BLOCK if result.leaves_on is not None else _BLOCK_UNTIMED
+            codes[key] = code
             confirm[key] = text
-            missing[key] = result.missing if count == _UNDECIDED else ()
-            untimed[key] = int(count == _BLOCK and result.leaves_on is None)
+            missing[key] = gap
 
     def slice(self, trial: CompiledTrial, table: dict[int, Any]) -> tuple[Any, ...]:
         if trial.pick is not None:
@@ -331,15 +330,20 @@ def _trial_result(
     trial: CompiledTrial, table: _Table, alive: CriterionResult | None
 ) -> TrialResult:
     results: tuple[CriterionResult, ...] = table.slice(trial, table.results)
-    counts: tuple[int, ...] = table.slice(trial, table.counts)
-    favourable = sum(table.slice(trial, table.favourable))
-    undecided = _UNDECIDED in counts
-    blocked = _BLOCK in counts
-    confirm = tuple(filter(None, table.slice(trial, table.confirm))) if _CONFIRM in counts else ()
+    codes: tuple[int, ...] = table.slice(trial, table.codes)
+    undecided = _UNDECIDED in codes
+    untimed = _BLOCK_UNTIMED in codes
+    blocked = untimed or _BLOCK in codes
+    confirm: tuple[str, ...] = ()
+    if _CONFIRM in codes or _CONFIRM_UNRULED in codes:
+        confirm = tuple(filter(None, table.slice(trial, table.confirm)))
     missing: tuple[str, ...] = ()
     if undecided:
         missing = tuple(dict.fromkeys(chain.from_iterable(table.slice(trial, table.missing))))
-    score = round(favourable / trial.ruled, 4) if trial.ruled else 1.0
+    if trial.ruled:
+        score = round((codes.count(_PASS) + codes.count(_CONFIRM)) / trial.ruled, 4)
+    else:
+        score = 1.0
     eligible_from = None
     must_stop: tuple[str, ...] = ()
     if alive is not None:
@@ -350,9 +354,9 @@ def _trial_result(
         elif alive.outcome is UNKNOWN:
             undecided = True
             missing = tuple(dict.fromkeys((*alive.missing, *missing)))
-    elif blocked and 1 not in table.slice(trial, table.untimed):
+    elif blocked and not untimed:
         # Every blocking criterion passes with time: the trial opens on the last of those days.
-        blocking = [r for r, c in zip(results, counts, strict=True) if c == _BLOCK]
+        blocking = [r for r, c in zip(results, codes, strict=True) if c == _BLOCK]
         eligible_from = max(r.leaves_on for r in blocking if r.leaves_on is not None)
         must_stop = tuple(dict.fromkeys(s for r in blocking for s in r.must_stop))
     if blocked:
