@@ -1,9 +1,9 @@
 """The typed results of a check, and their JSON form.
 
 ``CheckResult`` holds one ``TrialResult`` per trial, in rank order; each holds one
-``CriterionResult`` per criterion, in the trial file's order. All are frozen dataclasses and
-``as_dict()`` gives the JSON contract documented in the README ("JSON output"): fields may be added,
-never renamed.
+``CriterionResult`` per criterion, in the trial file's order. All are immutable (the two inner
+ones are named tuples, cheap to build a thousand times per check). ``as_dict()`` gives the JSON
+contract documented in the README ("JSON output"): fields may be added, never renamed.
 """
 
 from __future__ import annotations
