@@ -288,14 +288,21 @@ def _condition(leaf: ConditionLeaf, facts: PatientFacts, matches: Matches) -> Le
 def _condition_not_met(
     leaf: ConditionLeaf, facts: PatientFacts, others: Sequence[ConditionFact]
 ) -> LeafResult:
-    """Records of the concept exist but none qualifies: say why, and when waiting would help."""
+    """Records of the concept exist but none qualifies: say why, and when waiting would help.
+
+    A confirmed record that still counts (any record for ``ever``, an active one for ``present``)
+    can only have failed by a too recent onset; otherwise the records began before the window,
+    have resolved, or begin after the as-of date.
+    """
     label = leaf.concept.label
     evidence = tuple(r.describe() for r in others)
-    active = [r for r in others if r.certain and r.abate_lo > facts.today]
-    if leaf.onset_at_least is not None and active:
+    lasting = [
+        r for r in others if r.certain and (leaf.status == "ever" or r.abate_lo > facts.today)
+    ]
+    if leaf.onset_at_least is not None and lasting:
         # Waiting turns a recent onset into an old enough one.
         span = leaf.onset_at_least
-        first = min(active, key=lambda r: r.onset_hi)
+        first = min(lasting, key=lambda r: r.onset_hi)
         leaves = first_day_reaching(span, first.onset_hi) if first.onset_hi < FAR_FUTURE else None
         return LeafResult(
             NOT_MET,
@@ -304,9 +311,16 @@ def _condition_not_met(
             leaves_on=leaves,
         )
     if leaf.onset_within is not None:
-        start = day(facts.window_start(leaf.onset_within))
-        return LeafResult(NOT_MET, f"{label} on record, but it began before {start}", evidence)
-    return LeafResult(NOT_MET, f"{label} on record, but no longer active", evidence)
+        start = facts.window_start(leaf.onset_within)
+        if all(r.onset_hi < start for r in others):
+            return LeafResult(
+                NOT_MET, f"{label} on record, but it began before {day(start)}", evidence
+            )
+    if leaf.status == "present" and any(r.abate_hi <= facts.today for r in others):
+        return LeafResult(NOT_MET, f"{label} on record, but no longer active", evidence)
+    return LeafResult(
+        NOT_MET, f"{label} on record, but with an onset after {facts.as_of}", evidence
+    )
 
 
 def _condition_leaves_met(

@@ -206,6 +206,47 @@ def test_recent_onset_gives_a_date_from_which_it_is_old_enough(folder: TrialFold
     assert result.eligible_from == date(2027, 1, 31)
 
 
+@pytest.mark.parametrize(
+    ("rule", "condition", "reason", "eligible_from"),
+    [
+        (  # "ever" does not care that it resolved: only the onset is too recent
+            "condition: {concept: test_condition, status: ever, onset_at_least: 3 months}",
+            {"onset": "2026-10-31", "abatement": "2026-11-10"},
+            "test condition on record only since 2026-10-31: less than 3 months before 2026-11-21",
+            date(2027, 1, 31),
+        ),
+        (  # began in the window, then resolved: not "began before"
+            "condition: {concept: test_condition, status: present, onset_within: 1 year}",
+            {"onset": "2026-03-01", "abatement": "2026-06-01"},
+            "test condition on record, but no longer active",
+            None,
+        ),
+        (
+            "condition: {concept: test_condition, status: present, onset_within: 1 year}",
+            {"onset": "2020-03-01"},
+            "test condition on record, but it began before 2025-11-21",
+            None,
+        ),
+        (
+            "condition: {concept: test_condition, status: ever}",
+            {"onset": "2027-01-01"},
+            "test condition on record, but with an onset after 2026-11-21",
+            None,
+        ),
+    ],
+)
+def test_a_condition_on_record_that_does_not_qualify_says_why(
+    folder: TrialFolder,
+    rule: str,
+    condition: dict[str, Any],
+    reason: str,
+    eligible_from: date | None,
+) -> None:
+    patient = {"conditions": [{"system": "icd10cm", "code": "Z99.9", "display": "T", **condition}]}
+    result = run(trial_with(folder, rule), patient)
+    assert (outcome(result)[:2], result.eligible_from) == (("not_met", reason), eligible_from)
+
+
 def test_icd10_hierarchy_and_dotless_codes(folder: TrialFolder) -> None:
     trial = trial_with(folder, "condition: {concept: crps_type_1, status: present}")
     for code in ("G90.511", "G90511", "g90.5"):
