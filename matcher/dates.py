@@ -150,12 +150,6 @@ def age_on(birth: date, day: date) -> int:
     return years
 
 
-class Precision(StrEnum):
-    YEAR = "year"
-    MONTH = "month"
-    DAY = "day"
-
-
 _DATE_RE: Final = re.compile(
     r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
     r"(?:Z|[+-]\d{2}:\d{2})?)?)?)?$"
@@ -197,12 +191,6 @@ class PartialDate:
     @classmethod
     def of(cls, day: date) -> PartialDate:
         return cls(day.year, day.month, day.day)
-
-    @property
-    def precision(self) -> Precision:
-        if self.day is not None:
-            return Precision.DAY
-        return Precision.MONTH if self.month is not None else Precision.YEAR
 
     @property
     def first(self) -> date:

@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from itertools import chain
+from operator import attrgetter
 from typing import Any, Final, Protocol
 
 from matcher.compile import (
@@ -55,9 +56,9 @@ from matcher.leaves import LeafResult
 from matcher.outcome import MET, NOT_MET, REVIEW, UNKNOWN, all_of, any_of, negate
 from matcher.patient import Patient
 from matcher.results import CheckResult, CriterionResult, TrialResult
-from matcher.schema import Outcome, Verdict
+from matcher.schema import Verdict
 
-__all__ = ["Engine", "check_facts", "evaluate_trial", "evaluate_trials", "prepare", "rank"]
+__all__ = ["Engine", "check_facts", "evaluate_trials", "prepare", "rank"]
 
 #: Oldest age accepted: a birth date giving more is taken as a data error.
 MAX_AGE: Final = 150
@@ -161,6 +162,7 @@ def _combine_new(
 # passes and review items with a rule count towards the score ("ruled"); a block is "timed" when
 # time alone lifts it (it has a ``leaves_on`` day).
 _PASS, _PASS_UNRULED, _CONFIRM, _CONFIRM_UNRULED, _UNDECIDED, _BLOCK, _BLOCK_UNTIMED = range(7)
+_MISSING: Final = attrgetter("missing")
 
 
 class _Table:
@@ -170,18 +172,17 @@ class _Table:
     a thousand trials cost a few thousand C-level lookups rather than twenty thousand Python steps.
     """
 
-    __slots__ = ("codes", "confirm", "missing", "results")
+    __slots__ = ("codes", "confirm", "results")
 
     def __init__(self) -> None:
         self.results: dict[int, CriterionResult] = {}
         #: One of the ``_PASS`` ... ``_BLOCK_UNTIMED`` codes above.
         self.codes: dict[int, int] = {}
         self.confirm: dict[int, str] = {}
-        self.missing: dict[int, tuple[str, ...]] = {}
 
     def fill(self, criteria: Iterable[CompiledCriterion], leaves: Mapping[int, LeafResult]) -> None:
         memo: dict[int, Any] = {}
-        results, codes, confirm, missing = self.results, self.codes, self.confirm, self.missing
+        results, codes, confirm = self.results, self.codes, self.confirm
         for criterion in criteria:
             key = criterion.key
             if key in results:
@@ -189,10 +190,8 @@ class _Table:
             result = results[key] = _criterion_new(criterion, leaves, memo)
             outcome = result.outcome
             text = ""
-            gap: tuple[str, ...] = ()
             if outcome is UNKNOWN:
                 code = _UNDECIDED
-                gap = result.missing
             elif outcome is REVIEW:
                 code = _CONFIRM if criterion.rule is not None else _CONFIRM_UNRULED
                 text = _confirm_text(result)
@@ -202,7 +201,6 @@ class _Table:
                 code = _BLOCK if result.leaves_on is not None else _BLOCK_UNTIMED
             codes[key] = code
             confirm[key] = text
-            missing[key] = gap
 
     def slice(self, trial: CompiledTrial, table: dict[int, Any]) -> tuple[Any, ...]:
         if trial.pick is not None:
@@ -214,52 +212,29 @@ class _Table:
 def _criterion_new(
     criterion: CompiledCriterion, leaves: Mapping[int, LeafResult], memo: dict[int, Any]
 ) -> CriterionResult:
-    if criterion.leaf_key >= 0:  # one bare leaf: the common case, kept short
-        leaf = leaves[criterion.leaf_key]
-        if leaf.outcome is MET and criterion.review is not None:
-            return CriterionResult(
-                criterion.id,
-                criterion.kind,
-                criterion.description,
-                criterion.source,
-                REVIEW,
-                f"{leaf.reason}; to confirm: {criterion.review}",
-                leaf.evidence,
-            )
-        return CriterionResult(
-            criterion.id,
-            criterion.kind,
-            criterion.description,
-            criterion.source,
-            leaf.outcome,
-            leaf.reason,
-            leaf.evidence,
-            leaf.missing,
-            leaf.leaves_on,
-            leaf.must_stop,
-        )
+    """One criterion's result; ``missing`` stays empty unless the outcome is unknown."""
     base: tuple[str, CriterionKind, str, str] = (
         criterion.id,
         criterion.kind,
         criterion.description,
         criterion.source,
     )
-    if criterion.applies_to is not None:
-        scope = _combine(criterion.applies_to, leaves, memo)
-        if scope.outcome is NOT_MET:
-            passing = MET if criterion.kind == "inclusion" else NOT_MET
-            return CriterionResult(
-                *base, passing, f"does not apply: {scope.reason}", scope.evidence
-            )
-    if criterion.rule is None:
-        return CriterionResult(*base, Outcome.REVIEW, criterion.review or "", ())
-    result = _combine(criterion.rule, leaves, memo)
+    if criterion.leaf_key >= 0:  # one bare leaf: the common case, no tree to walk
+        result = leaves[criterion.leaf_key]
+    else:
+        if criterion.applies_to is not None:
+            scope = _combine(criterion.applies_to, leaves, memo)
+            if scope.outcome is NOT_MET:
+                passing = MET if criterion.kind == "inclusion" else NOT_MET
+                return CriterionResult(
+                    *base, passing, f"does not apply: {scope.reason}", scope.evidence
+                )
+        if criterion.rule is None:
+            return CriterionResult(*base, REVIEW, criterion.review or "", ())
+        result = _combine(criterion.rule, leaves, memo)
     if result.outcome is MET and criterion.review is not None:
         return CriterionResult(
-            *base,
-            Outcome.REVIEW,
-            f"{result.reason}; to confirm: {criterion.review}",
-            result.evidence,
+            *base, REVIEW, f"{result.reason}; to confirm: {criterion.review}", result.evidence
         )
     return CriterionResult(
         *base,
@@ -300,20 +275,14 @@ def _alive(facts: PatientFacts) -> CriterionResult | None:
     return None
 
 
-def evaluate_trial(
-    trial: CompiledTrial, facts: PatientFacts, leaves: Mapping[int, LeafResult]
-) -> TrialResult:
-    """Verdict, score, missing facts and review items of one trial."""
-    return evaluate_trials([trial], facts, leaves)[0]
-
-
 def evaluate_trials(
     trials: Sequence[CompiledTrial],
     facts: PatientFacts,
     leaves: Mapping[int, LeafResult],
     criteria: Iterable[CompiledCriterion] | None = None,
 ) -> list[TrialResult]:
-    """``evaluate_trial`` for many trials, each shared criterion built once.
+    """Verdict, score, missing facts and review items of each trial, each shared criterion built
+    once.
 
     ``criteria`` may list the trials' distinct criteria when the caller has them already (a
     ``Catalog`` does), which saves a walk over every criterion of every trial.
@@ -339,7 +308,8 @@ def _trial_result(
         confirm = tuple(filter(None, table.slice(trial, table.confirm)))
     missing: tuple[str, ...] = ()
     if undecided:
-        missing = tuple(dict.fromkeys(chain.from_iterable(table.slice(trial, table.missing))))
+        # Only unknown results carry missing facts (see ``_criterion_new``).
+        missing = tuple(dict.fromkeys(chain.from_iterable(map(_MISSING, results))))
     if trial.ruled:
         score = round((codes.count(_PASS) + codes.count(_CONFIRM)) / trial.ruled, 4)
     else:

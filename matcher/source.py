@@ -109,14 +109,14 @@ class SourceProblems(Exception):  # noqa: N818 -- internal carrier, never leaves
         self.diagnostics = tuple(diagnostics)
 
 
-def read_text(path: Path, *, limit: int | None = None) -> str:
+def read_text(path: Path) -> str:
     """Read a UTF-8 text file (a leading BOM is allowed); raise ``InputError`` otherwise."""
     name = str(path)
     try:
         if path.is_dir():
             raise InputError(Diagnostic("file-unreadable", "is a directory, not a file", name))
         size = path.stat().st_size
-        cap = limit if limit is not None else _limit_for(path)
+        cap = _limit_for(path)
         if size > cap:
             raise InputError(
                 Diagnostic(

@@ -184,10 +184,6 @@ class _Native:
         code, offset = self._module.assert_facts(handle, facts)
         return int(code), int(offset)
 
-    def assert_fact(self, handle: int, fact: str) -> tuple[int, int]:
-        code, offset = self._module.assert_fact(handle, fact)
-        return int(code), int(offset)
-
     def start_action_for_state(self, handle: int, offset: int) -> str | None:
         """The first fired rule's message (``{rule: {alias: fact}}``), or ``None``."""
         found = self._module.start_action_for_state(handle, offset)
@@ -284,7 +280,7 @@ def _leaf_facts(leaf: Leaf, slot: int, facts: PatientFacts) -> list[Fact]:
         return [attribute]
     records: list[Fact] = []
     if isinstance(leaf, StatusLeaf):
-        status = facts.pregnancy if leaf.what == "pregnant" else facts.lactation
+        status = facts.status(leaf.what)
         if status is not None:
             records.append(
                 {"t": "s", "k": slot, "i": 0, "dl": status.date_lo, "dh": status.date_hi}
