@@ -27,7 +27,7 @@ Typical use::
 
 import logging
 
-from matcher.api import check, load_patient, load_trials, patient_from_data
+from matcher.api import check, load_patient, load_trials, patient_from_data, patient_from_text
 from matcher.compile import Catalog, CompiledTrial
 from matcher.errors import (
     CriteriaError,
@@ -72,6 +72,7 @@ __all__ = [
     "load_patient",
     "load_trials",
     "patient_from_data",
+    "patient_from_text",
 ]
 
 __version__ = "0.1.0"

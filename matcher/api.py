@@ -27,7 +27,7 @@ from matcher.results import CheckResult
 from matcher.source import Document, SourceProblems, parse_text, read_text
 from matcher.validation import diagnostics_from_validation, kind_of
 
-__all__ = ["check", "load_patient", "load_trials", "patient_from_data"]
+__all__ = ["check", "load_patient", "load_trials", "patient_from_data", "patient_from_text"]
 
 PathLike = str | os.PathLike[str]
 
@@ -89,12 +89,17 @@ def patient_from_data(
 
 def load_patient(path: PathLike) -> Patient:
     """Read a patient file: YAML or JSON patient profile, or a FHIR R4 Bundle (JSON)."""
-    name = str(path)
+    return patient_from_text(read_text(Path(path)), source=str(path))
+
+
+def patient_from_text(text: str, *, source: str = "<patient>") -> Patient:
+    """``load_patient`` for text already in memory (a request body, standard input); ``source``
+    names it in error messages."""
     try:
-        document = parse_text(read_text(Path(path)), name)
+        document = parse_text(text, source)
     except SourceProblems as exc:
         raise PatientError(exc.diagnostics) from None
-    return patient_from_data(document.data, source=name, document=document)
+    return patient_from_data(document.data, source=source, document=document)
 
 
 def check(
@@ -112,7 +117,7 @@ def check(
     """
     started = time.perf_counter()
     day = as_of if as_of is not None else date.today()
-    selected = tuple(trials)
+    selected = trials.trials if isinstance(trials, Catalog) else tuple(trials)
     criteria = trials.criteria if isinstance(trials, Catalog) else None
     facts = prepare(patient, day)
     result = check_facts(facts, selected, get_engine(engine), criteria)

@@ -29,8 +29,8 @@ from typing import Final, NoReturn
 
 import click
 
-from matcher.api import check, load_patient, load_trials, patient_from_data
-from matcher.compile import Catalog
+from matcher.api import check, load_patient, load_trials, patient_from_text
+from matcher.compile import Catalog, CompiledTrial
 from matcher.engines import ENGINES
 from matcher.errors import (
     CriteriaError,
@@ -39,6 +39,7 @@ from matcher.errors import (
     InputError,
     MatcherError,
     PatientError,
+    suggest,
 )
 from matcher.examples import run_examples
 from matcher.explain import (
@@ -50,8 +51,8 @@ from matcher.explain import (
     render_concepts,
     render_trial,
 )
-from matcher.patient import Patient, suggest
-from matcher.source import SourceProblems, decode, parse_text
+from matcher.patient import Patient
+from matcher.source import decode
 
 __all__ = ["EXIT", "main"]
 
@@ -113,12 +114,7 @@ def _catalog(paths: Sequence[Path]) -> Catalog:
 
 def _patient(path: str) -> Patient:
     if path == "-":
-        name = "<stdin>"
-        try:
-            document = parse_text(decode(sys.stdin.buffer.read(), name), name)
-        except SourceProblems as exc:
-            raise PatientError(exc.diagnostics) from None
-        return patient_from_data(document.data, source=name, document=document)
+        return patient_from_text(decode(sys.stdin.buffer.read(), "<stdin>"), source="<stdin>")
     return load_patient(path)
 
 
@@ -201,13 +197,13 @@ def check_command(
     day = _as_of(as_of)
     patient = _patient(patient_file)
     catalog = _catalog(criteria)
-    trials = list(catalog.trials)
+    trials: Catalog | list[CompiledTrial] = catalog
     if trial_ids:
-        known = [t.id for t in trials]
+        known = [t.id for t in catalog]
         for wanted in trial_ids:
             if wanted not in known:
                 _fail(f"no trial {wanted!r} in the criteria{suggest(wanted, known)}", "usage")
-        trials = [t for t in trials if t.id in trial_ids]
+        trials = [t for t in catalog if t.id in trial_ids]
     result = check(patient, trials, as_of=day, engine=engine)
     if output == "json":
         click.echo(result.to_json())

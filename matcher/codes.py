@@ -11,7 +11,7 @@ same code); other systems compare codes exactly, after trimming spaces.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 from typing import Final
 
 __all__ = [
@@ -112,7 +112,7 @@ def display_unit(unit: str | None) -> str:
     return f" {shown}" if shown else ""
 
 
-@cache
+@lru_cache(maxsize=1024)  # bounded: the recorded units come from patient files
 def unit_factor(recorded: str | None, wanted: str | None) -> float | None:
     """Multiplier taking a value in ``recorded`` units to ``wanted`` units; ``None`` if they differ.
 

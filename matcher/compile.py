@@ -23,8 +23,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
 
-from pydantic import ValidationError
-
 from matcher.codes import canonical_unit, display_unit, unit_factor
 from matcher.concepts import (
     ConceptKind,
@@ -35,8 +33,8 @@ from matcher.concepts import (
     load_concepts,
 )
 from matcher.dates import Duration
-from matcher.errors import CriteriaError, Diagnostic, InputError
-from matcher.patient import ATTRIBUTES, Sex, suggest
+from matcher.errors import CriteriaError, Diagnostic, suggest
+from matcher.patient import ATTRIBUTES, Sex
 from matcher.schema import (
     AgeRule,
     AllRule,
@@ -53,8 +51,8 @@ from matcher.schema import (
     SexRule,
     TrialFile,
 )
-from matcher.source import Document, SourceProblems, parse_yaml, read_text
-from matcher.validation import diagnostics_from_validation
+from matcher.source import Document
+from matcher.validation import read_model
 
 __all__ = [
     "AgeLeaf",
@@ -534,19 +532,10 @@ class _Compiler:
 def _compile_file(
     path: Path, concepts: ConceptLibrary, interned: dict[Any, Any], problems: list[Diagnostic]
 ) -> CompiledTrial | None:
-    try:
-        document = parse_yaml(read_text(path), str(path))
-    except InputError as exc:
-        problems.extend(exc.diagnostics)
+    read = read_model(path, TrialFile, problems)
+    if read is None:
         return None
-    except SourceProblems as exc:
-        problems.extend(exc.diagnostics)
-        return None
-    try:
-        model = TrialFile.model_validate(document.data)
-    except ValidationError as exc:
-        problems.extend(diagnostics_from_validation(exc, document, TrialFile))
-        return None
+    document, model = read
     compiler = _Compiler(document, concepts, interned)
     trial = compiler.trial(model)
     problems.extend(compiler.problems)

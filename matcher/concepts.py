@@ -35,17 +35,14 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from matcher.bundled import bundled_catalog_dir
 from matcher.codes import canonical_code
-from matcher.errors import CriteriaError, Diagnostic, InputError
-from matcher.patient import suggest
-from matcher.source import SourceProblems, parse_yaml, read_text
-from matcher.validation import diagnostics_from_validation
+from matcher.errors import CriteriaError, Diagnostic, suggest
+from matcher.validation import read_model
 
 __all__ = [
     "ConceptKind",
@@ -299,16 +296,8 @@ def load_concepts(dirs: Sequence[Path]) -> ConceptLibrary:
 
 
 def _read_set(path: Path, problems: list[Diagnostic]) -> ConceptSetFile | None:
-    try:
-        document = parse_yaml(read_text(path), str(path))
-    except (InputError, SourceProblems) as exc:  # unreadable or not YAML: one problem among all
-        problems.extend(exc.diagnostics)
-        return None
-    try:
-        return ConceptSetFile.model_validate(document.data)
-    except ValidationError as exc:
-        problems.extend(diagnostics_from_validation(exc, document, ConceptSetFile))
-        return None
+    read = read_model(path, ConceptSetFile, problems)
+    return None if read is None else read[1]
 
 
 def _resolve(

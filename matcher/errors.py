@@ -22,6 +22,7 @@ name fields and positions, never patient values: patient data must not leak into
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ __all__ = [
     "InputError",
     "MatcherError",
     "PatientError",
+    "suggest",
 ]
 
 #: Stable diagnostic codes and what they mean. Codes are never renamed; new ones may be added.
@@ -146,3 +148,9 @@ def join_path(parts: Sequence[str | int]) -> str:
         else:
             out += f".{part}" if out else part
     return out
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """``; did you mean 'x'?`` when a close choice exists, else an empty string."""
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -26,12 +26,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
-from typing import Final
+from typing import Final, Literal
 
 from matcher.codes import SYSTEM_LABELS, display_code, display_unit
 from matcher.concepts import ConceptKind, ConceptSet, normalise_name
 from matcher.dates import Duration, PartialDate, age_on
 from matcher.patient import (
+    VOID_VERIFICATION,
     ClinicalStatus,
     Condition,
     Medication,
@@ -51,7 +52,6 @@ __all__ = [
     "PatientFacts",
     "StatusFact",
     "day",
-    "ordinal",
 ]
 
 #: Day numbers beyond any real date, for "no lower bound" and "still going".
@@ -78,11 +78,6 @@ _UNCERTAIN: Final = frozenset(
         VerificationStatus.DIFFERENTIAL,
     }
 )
-_IGNORED: Final = frozenset({VerificationStatus.REFUTED, VerificationStatus.ENTERED_IN_ERROR})
-
-
-def ordinal(value: date) -> int:
-    return value.toordinal()
 
 
 def day(number: int) -> date:
@@ -248,6 +243,10 @@ class PatientFacts:
     _windows: dict[Duration, int] = field(default_factory=dict)
     _holding: dict[tuple[int, ConceptKind], list[frozenset[int]]] = field(default_factory=dict)
 
+    def status(self, what: Literal["pregnant", "lactating"]) -> StatusFact | None:
+        """The pregnancy or the lactation status record."""
+        return self.pregnancy if what == "pregnant" else self.lactation
+
     def window_start(self, span: Duration) -> int:
         """Day number of the first day of "the last ``span``" before the as-of date."""
         start = self._windows.get(span)
@@ -333,7 +332,7 @@ def _interval(value: PartialDate | None, missing_lo: int, missing_hi: int) -> tu
 
 
 def _condition(index: int, record: Condition, today: int) -> ConditionFact | None:
-    if record.verification_status in _IGNORED:
+    if record.verification_status in VOID_VERIFICATION:
         return None
     onset_lo, onset_hi = _interval(record.onset, FAR_PAST, today)
     if record.abatement is not None:

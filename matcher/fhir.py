@@ -130,13 +130,14 @@ from dataclasses import dataclass, field
 from typing import Any, Final, TypeGuard, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_core import PydanticCustomError
 
 from matcher.codes import canonical_code, canonical_system
 from matcher.dates import PartialDate
 from matcher.errors import Diagnostic, PatientError
 from matcher.patient import (
     ATTRIBUTES,
+    VOID_VERIFICATION,
     ClinicalStatus,
     Condition,
     Medication,
@@ -146,6 +147,7 @@ from matcher.patient import (
     Sex,
     VerificationStatus,
 )
+from matcher.validation import plain_message
 
 __all__ = [
     "LACTATION_CODE",
@@ -196,9 +198,6 @@ _CLINICAL_SYSTEM: Final = "http://terminology.hl7.org/CodeSystem/condition-clini
 _VERIFICATION_SYSTEM: Final = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 _CLINICAL: Final = {status.value: status for status in ClinicalStatus}
 _VERIFICATION: Final = {status.value.replace("_", "-"): status for status in VerificationStatus}
-_DROPPED_VERIFICATION: Final = frozenset(
-    {VerificationStatus.REFUTED, VerificationStatus.ENTERED_IN_ERROR}
-)
 
 #: FHIR medication status (MedicationRequest and MedicationStatement) -> status; None drops it.
 _MEDICATION_STATUS: Final[Mapping[str, MedicationStatus | None]] = {
@@ -267,14 +266,6 @@ def _at(path: str, key: str | int) -> str:
 
 def _one_of(values: Iterable[str]) -> str:
     return "expected one of " + ", ".join(sorted(values))
-
-
-def _validation_message(error: ErrorDetails) -> str:
-    message = error["msg"]
-    for prefix, replacement in (("Input should be ", "expected "), ("Value error, ", "")):
-        if message.startswith(prefix):
-            return replacement + message[len(prefix) :]
-    return message
 
 
 def _key(system: str, code: str) -> tuple[str, str]:
@@ -372,7 +363,7 @@ class _Reader:
                 loc = error["loc"]
                 names = (str(loc[0]),) if loc else _WHOLE_RECORD_ERRORS.get(error["type"], ())
                 at = next((where[name] for name in names if name in where), path)
-                self.problem(at, _validation_message(error))
+                self.problem(at, plain_message(error))
             return None
 
     # --- typed access: each returns None (after noting a problem) for a value of the wrong type -
@@ -614,7 +605,7 @@ class _Reader:
         if verification is not None and verified is None:
             self.problem(_at(path, "verificationStatus"), _one_of(_VERIFICATION))
             return None
-        if verified in _DROPPED_VERIFICATION:
+        if verified in VOID_VERIFICATION:
             return None
         clinical = self.status_code(node, path, "clinicalStatus", _CLINICAL_SYSTEM)
         status = _CLINICAL.get(clinical) if clinical else None

@@ -208,7 +208,7 @@ def _attribute(leaf: AttributeLeaf, facts: PatientFacts, matches: Matches) -> Le
 
 
 def _status(leaf: StatusLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
-    record = facts.pregnancy if leaf.what == "pregnant" else facts.lactation
+    record = facts.status(leaf.what)
     start = day(facts.window_start(leaf.within))
     if record is not None and matches.definite:
         outcome = MET if record.positive else NOT_MET
@@ -258,7 +258,6 @@ def _condition(leaf: ConditionLeaf, facts: PatientFacts, matches: Matches) -> Le
         evidence = tuple(records[i].describe() for i in matches.definite)
         leaves = _condition_leaves_met(
             leaf,
-            facts,
             [records[i] for i in matches.definite] + [records[i] for i in matches.possible],
         )
         return LeafResult(MET, f"{clause} on record", evidence, leaves_on=leaves)
@@ -323,9 +322,7 @@ def _condition_not_met(
     )
 
 
-def _condition_leaves_met(
-    leaf: ConditionLeaf, facts: PatientFacts, found: Sequence[ConditionFact]
-) -> date | None:
+def _condition_leaves_met(leaf: ConditionLeaf, found: Sequence[ConditionFact]) -> date | None:
     """A recent-onset match stops matching once its onset leaves the window."""
     if leaf.onset_within is None or not found:
         return None

@@ -18,7 +18,6 @@ against the first when they are compiled, patients against both when they are bu
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -36,6 +35,7 @@ from pydantic_core import PydanticCustomError
 
 from matcher.codes import canonical_code, canonical_system
 from matcher.dates import PartialDate
+from matcher.errors import suggest
 
 __all__ = [
     "ATTRIBUTES",
@@ -88,12 +88,6 @@ ATTRIBUTES: Final[Mapping[str, AttributeSpec]] = {
     ),
     "fr_social_security": AttributeSpec("French social security affiliation"),
 }
-
-
-def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    """`` (did you mean 'x'?)`` when a close choice exists, else an empty string."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 #: Plausible ranges of known observations: (system, code) -> (low, high, unit).
@@ -178,6 +172,12 @@ class VerificationStatus(StrEnum):
     DIFFERENTIAL = "differential"
     REFUTED = "refuted"
     ENTERED_IN_ERROR = "entered_in_error"
+
+
+#: Diagnoses that do not count at all: ruled out, or recorded by mistake.
+VOID_VERIFICATION: Final = frozenset(
+    {VerificationStatus.REFUTED, VerificationStatus.ENTERED_IN_ERROR}
+)
 
 
 class Condition(_Coded):

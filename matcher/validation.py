@@ -11,19 +11,20 @@ files, whose values are private.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
 from functools import cache
-from typing import Any, Final
+from pathlib import Path
+from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from matcher.errors import Diagnostic
+from matcher.errors import Diagnostic, InputError, suggest
 from matcher.schema import RULE_NAMES
-from matcher.source import Document
+from matcher.source import Document, SourceProblems, parse_yaml, read_text
 
-__all__ = ["diagnostics_from_validation", "kind_of"]
+__all__ = ["diagnostics_from_validation", "kind_of", "plain_message", "read_model"]
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 _CODES: Final = {
     "extra_forbidden": "unknown-key",
@@ -47,11 +48,6 @@ _PATTERNS: Final = {
     r"^NCT\d{8}$": "expected a ClinicalTrials.gov id such as NCT06414356",
     r"^https?://\S+$": "expected a web address starting with http:// or https://",
 }
-
-
-def _hint(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 @cache
@@ -98,7 +94,7 @@ def _message(error: ErrorDetails, model: type[BaseModel]) -> str:
         known = _known_keys(model)
         if key in known:
             return f"key {key!r} is not allowed here"
-        return f"unknown key {key!r}{_hint(key, known)}"
+        return f"unknown key {key!r}{suggest(key, known)}"
     if kind == "string_pattern_mismatch":
         pattern = str((error.get("ctx") or {}).get("pattern", ""))
         return _PATTERNS.get(pattern, f"expected text matching {pattern}")
@@ -116,15 +112,20 @@ def _message(error: ErrorDetails, model: type[BaseModel]) -> str:
                 )
             name = str(next(iter(given)))
             return (
-                f"unknown rule {name!r}{_hint(name, RULE_NAMES)} (rules: {', '.join(RULE_NAMES)})"
+                f"unknown rule {name!r}{suggest(name, RULE_NAMES)} (rules: {', '.join(RULE_NAMES)})"
             )
         return f"expected a rule (a mapping with one rule name as key), got {kind_of(given)}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"expected a mapping of keys to values, got {kind_of(given)}"
+    return plain_message(error)
+
+
+def plain_message(error: ErrorDetails) -> str:
+    """pydantic's message for ``error``, reworded: "expected ..." rather than "Input should be"."""
     message = error["msg"]
     for prefix, replacement in (("Input should be ", "expected "), ("Value error, ", "")):
         if message.startswith(prefix):
-            message = replacement + message[len(prefix) :]
+            return replacement + message[len(prefix) :]
     return message
 
 
@@ -146,3 +147,21 @@ def diagnostics_from_validation(
         code = _CODES.get(error["type"], "invalid-value")
         out.append(Diagnostic(code, _message(error, model), document.file, line, column, path))
     return out
+
+
+def read_model(
+    path: Path, model: type[_Model], problems: list[Diagnostic]
+) -> tuple[Document, _Model] | None:
+    """Read a YAML file into ``model``; when it cannot be read, parsed or validated, add its
+    located problems to ``problems`` and return ``None`` (one bad file among many loads no less
+    of the others)."""
+    try:
+        document = parse_yaml(read_text(path), str(path))
+    except (InputError, SourceProblems) as exc:
+        problems.extend(exc.diagnostics)
+        return None
+    try:
+        return document, model.model_validate(document.data)
+    except ValidationError as exc:
+        problems.extend(diagnostics_from_validation(exc, document, model))
+        return None

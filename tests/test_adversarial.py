@@ -329,6 +329,19 @@ def test_fields_of_the_wrong_name_or_type(tmp_path: Path) -> None:
     )
 
 
+def test_patient_text_in_memory_reads_as_its_file_does(tmp_path: Path) -> None:
+    veteran = DATA / "patients" / "veteran.yaml"
+    text = veteran.read_text(encoding="utf-8")
+    assert matcher.patient_from_text(text, source="request") == matcher.load_patient(veteran)
+    with pytest.raises(matcher.PatientError) as raised:
+        matcher.patient_from_text("id: x\nsexe: male\n", source="request")
+    assert raised.value.diagnostics == (
+        Diagnostic(
+            "unknown-key", "unknown key 'sexe'; did you mean 'sex'?", "request", 2, 1, "sexe"
+        ),
+    )
+
+
 # --- keys and values ---------------------------------------------------------------------------
 
 

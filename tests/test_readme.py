@@ -58,6 +58,7 @@ def test_public_api() -> None:
         "load_patient",
         "load_trials",
         "patient_from_data",
+        "patient_from_text",
     ]
     for name in matcher.__all__:
         assert getattr(matcher, name) is not None

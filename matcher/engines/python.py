@@ -81,7 +81,7 @@ def _age(leaf: AgeLeaf, facts: PatientFacts) -> Matches:
 
 
 def _status(leaf: StatusLeaf, facts: PatientFacts) -> Matches:
-    record = facts.pregnancy if leaf.what == "pregnant" else facts.lactation
+    record = facts.status(leaf.what)
     if record is None:
         return NOTHING
     start, today = facts.window_start(leaf.within), facts.today
