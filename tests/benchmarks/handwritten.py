@@ -8,6 +8,7 @@ returns the verdict alone. The benchmark checks that it agrees with the engine o
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date
 from functools import cache
 
@@ -93,16 +94,20 @@ def _condition(
     return result
 
 
-def _current(p: Patient, name: str, today: int) -> int:
-    result = NOT_MET
+def _taken(p: Patient, name: str, today: int) -> Iterator[tuple[Medication, int | None]]:
+    """The patient's records of drug ``name`` that count as use and did not start after today,
+    with their start day number (``None`` when not recorded)."""
     for m in p.medications:
-        if m.status in ("cancelled", "not_taken", "intended", "entered_in_error") or not _in(
-            name, m
-        ):
+        if m.status in _NOT_USE or not _in(name, m):
             continue
         start = m.start.first.toordinal() if m.start else None
-        if start is not None and start > today:
-            continue
+        if start is None or start <= today:
+            yield m, start
+
+
+def _current(p: Patient, name: str, today: int) -> int:
+    result = NOT_MET
+    for m, start in _taken(p, name, today):
         if m.end is not None:
             if m.end.first.toordinal() >= today:
                 return MET
@@ -122,14 +127,7 @@ def _current(p: Patient, name: str, today: int) -> int:
 
 def _used_since(p: Patient, name: str, today: int, since: int) -> int:
     result = NOT_MET
-    for m in p.medications:
-        if m.status in ("cancelled", "not_taken", "intended", "entered_in_error") or not _in(
-            name, m
-        ):
-            continue
-        start = m.start.first.toordinal() if m.start else None
-        if start is not None and start > today:
-            continue
+    for m, start in _taken(p, name, today):
         if m.end is not None:
             end = m.end.first.toordinal()
         elif m.status in ("completed", "stopped"):
