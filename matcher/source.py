@@ -217,11 +217,38 @@ def parse_json(text: str, file: str) -> Document:
 
 def parse_yaml(text: str, file: str) -> Document:
     """Parse one YAML document with positions; raise ``SourceProblems`` listing every problem."""
+    try:
+        return _parse_yaml(text, file, _LOADER)
+    except SourceProblems as exc:
+        refusal = next((d for d in exc.diagnostics if _LIBYAML_DEPTH in d.message), None)
+        if refusal is None or _LOADER is yaml.SafeLoader:
+            raise
+    # libyaml (PyYAML >= 6.0.4) refuses deep nesting itself while it reads ahead, before the
+    # builder's own limit speaks. The pure-Python parser reads ahead less and has no limit of
+    # its own, so the builder stops at MAX_DEPTH, at the same position on every PyYAML version.
+    # This runs only on that error path, and stops at the first level too deep.
+    try:
+        _parse_yaml(text, file, yaml.SafeLoader)
+    except SourceProblems as exc:
+        if any(d.code == "yaml-too-complex" for d in exc.diagnostics):
+            raise SourceProblems(exc.diagnostics) from None
+    too_deep = f"the document nests deeper than {MAX_DEPTH} levels"
+    raise SourceProblems(
+        [Diagnostic("yaml-too-complex", too_deep, file, refusal.line, refusal.column)]
+    )
+
+
+#: What libyaml says when a document nests deeper than its own limit.
+_LIBYAML_DEPTH: Final = "exceeded maximum nesting depth"
+
+
+def _parse_yaml(text: str, file: str, loader: Any) -> Document:
     builder = _Builder(file)
     try:
-        builder.run(yaml.parse(text, Loader=_LOADER))
+        builder.run(yaml.parse(text, Loader=loader))
     except yaml.reader.ReaderError as exc:  # a character YAML forbids; it has no mark
-        line, column = _offset_position(text, exc.position, in_bytes=_LOADER is not yaml.SafeLoader)
+        in_bytes = loader is not yaml.SafeLoader
+        line, column = _offset_position(text, exc.position, in_bytes=in_bytes)
         message = f"unacceptable character U+{exc.character:04X}: {exc.reason}"
         builder.problems.append(Diagnostic("yaml-syntax", message, file, line, column))
         raise SourceProblems(builder.problems) from None
