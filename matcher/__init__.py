@@ -45,8 +45,8 @@ from matcher.patient import (
     Patient,
     PregnancyStatus,
 )
-from matcher.results import CheckResult, CriterionResult, TrialResult
-from matcher.schema import Outcome, Verdict
+from matcher.results import CheckResult, CriterionResult, ReviewItem, TrialResult
+from matcher.schema import Outcome, ReviewKind, Verdict
 
 __all__ = [
     "Catalog",
@@ -66,6 +66,8 @@ __all__ = [
     "Patient",
     "PatientError",
     "PregnancyStatus",
+    "ReviewItem",
+    "ReviewKind",
     "TrialResult",
     "Verdict",
     "check",

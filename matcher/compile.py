@@ -230,6 +230,8 @@ class CompiledCriterion:
     rule: Node | None
     review: str | None
     applies_to: Node | None = None
+    #: The registry text is not fully encoded: ``review`` blocks ``eligible`` (see ``ReviewKind``).
+    pending: bool = False
     #: The leaf's key when the rule is one bare leaf and there is no ``applies_to`` (the common
     #: case, evaluated without intermediate results); -1 otherwise.
     leaf_key: int = -1
@@ -487,6 +489,7 @@ class _Compiler:
                             node,
                             item.review,
                             scope,
+                            item.pending,
                             bare,
                         )
                     )

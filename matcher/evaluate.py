@@ -4,22 +4,26 @@ Engines only decide leaves (``matcher.engines``); everything here is shared, so 
 identical results for identical leaf outcomes.
 
 **Criterion.** A rule's leaves combine with the three-valued logic of ``matcher.outcome``. A
-criterion with only a ``review`` note is ``review``; one with a rule *and* a note is ``review`` when
-the rule is met (the note says what to confirm) and the rule's outcome otherwise.
+criterion with only a ``review`` note is ``review`` (a screening question); one with a rule *and*
+a note is ``review`` when the rule is met (a flag: the note says what to confirm) and the rule's
+outcome otherwise. A ``pending`` criterion is ``review`` unless its proposed rule decides against
+the patient (or cannot decide). ``CriterionResult.review_kind`` says which (``ReviewKind``).
 
 A criterion with ``applies_to`` passes (inclusion met, exclusion not met) for a patient that the
 ``applies_to`` rule rules out, with the reason "does not apply: ..."; otherwise it is evaluated as
 above (an unknown ``applies_to`` does not excuse anyone).
 
 **Verdict.** ``ineligible`` if any inclusion is ``not_met`` or any exclusion is ``met``;
-``eligible`` if every inclusion is ``met`` and every exclusion ``not_met`` (``review`` items
-aside: they are listed in ``to_confirm`` and do not block); otherwise ``undetermined``. A
-patient recorded as deceased on or before the as-of date is ineligible everywhere (the implicit
-criterion ``alive``).
+``eligible`` if every inclusion is ``met`` and every exclusion ``not_met``, screening questions
+aside (they are listed in ``to_confirm`` and do not block); otherwise ``undetermined``, which
+includes every trial with a flag or a pending item. A patient recorded as deceased on or before
+the as-of date is ineligible everywhere (the implicit criterion ``alive``).
 
-**Score.** The share of criteria with a rule that are decided in the patient's favour (inclusion
-met, exclusion not met; a rule-plus-review criterion in review counts as favourable), rounded to
-4 decimals; 1.0 for a trial without rules, 0.0 for a patient who has died.
+**Score.** The favourable share -- criteria with a rule decided in the patient's favour (inclusion
+met, exclusion not met; a flag on an inclusion and a passing proposed rule count, a flag on an
+exclusion does not) over criteria with a rule -- placed in the verdict's band of ``SCORE_BANDS``,
+rounded to 4 decimals; 0.0 for a patient who has died. Every eligible trial thus scores above
+every undetermined one, and every undetermined one above every ineligible one.
 
 **Rank.** Eligible first, then undetermined, then ineligible; within each, trials open to
 enrolment (recruiting, not yet recruiting, enrolling by invitation) before closed ones, then
@@ -28,8 +32,9 @@ higher score first; ties by trial id.
 **Eligible from.** When every criterion that makes a trial ineligible would stop doing so by time
 alone (a birthday, the last dose of a drug sliding out of "the past year", a diagnosis becoming
 old enough), ``eligible_from`` is the first day all of them have; ongoing medications are assumed
-stopped on the as-of day and listed in ``must_stop``. The verdict on that day may still be
-``undetermined`` if other facts are missing.
+stopped on the as-of day and listed in ``must_stop``. The date is kept only if the trial, evaluated
+again as of that day with the same record, is not ineligible then (``_confirm_eligible_from``).
+The verdict on that day may still be ``undetermined`` if other facts are missing.
 """
 
 from __future__ import annotations
@@ -55,8 +60,8 @@ from matcher.facts import PatientFacts
 from matcher.leaves import LeafResult
 from matcher.outcome import MET, NOT_MET, REVIEW, UNKNOWN, all_of, any_of, negate
 from matcher.patient import Patient
-from matcher.results import CheckResult, CriterionResult, TrialResult
-from matcher.schema import Verdict
+from matcher.results import CheckResult, CriterionResult, ReviewItem, TrialResult
+from matcher.schema import ReviewKind, Verdict
 
 __all__ = ["Engine", "check_facts", "evaluate_trials", "prepare", "rank"]
 
@@ -158,11 +163,32 @@ def _combine_new(
     )
 
 
-# How one criterion result counts in its trial's verdict and score, computed once per patient:
-# passes and review items with a rule count towards the score ("ruled"); a block is "timed" when
-# time alone lifts it (it has a ``leaves_on`` day).
-_PASS, _PASS_UNRULED, _CONFIRM, _CONFIRM_UNRULED, _UNDECIDED, _BLOCK, _BLOCK_UNTIMED = range(7)
+# How one criterion result counts in its trial's verdict and score, computed once per patient.
+# Only criteria with a rule count towards the score ("ruled"); a block is "timed" when time alone
+# lifts it (it has a ``leaves_on`` day); a "hold" is a review item that keeps the trial from
+# eligible (a flag raised by a record, or a pending item), favourable when its rule passed.
+(
+    _PASS,
+    _PASS_UNRULED,
+    _SCREEN,
+    _HOLD_FAVOURABLE,
+    _HOLD,
+    _UNDECIDED,
+    _BLOCK,
+    _BLOCK_UNTIMED,
+) = range(8)
+_FAVOURABLE: Final = (_PASS, _HOLD_FAVOURABLE)
 _MISSING: Final = attrgetter("missing")
+#: Score bands: a trial's score is ``low + (high - low) * favourable share`` in its verdict's band,
+#: so every eligible trial scores above every undetermined one, and that above every ineligible.
+SCORE_BANDS: Final = {
+    Verdict.ELIGIBLE: (0.75, 1.0),
+    Verdict.UNDETERMINED: (0.25, 0.74),
+    Verdict.INELIGIBLE: (0.0, 0.24),
+}
+#: The order of review items: what a record raised first, what nobody encoded next, then the
+#: questions every patient is asked.
+_REVIEW_ORDER: Final = {ReviewKind.FLAG: 0, ReviewKind.PENDING: 1, ReviewKind.SCREENING: 2}
 
 
 class _Table:
@@ -193,8 +219,15 @@ class _Table:
             if outcome is UNKNOWN:
                 code = _UNDECIDED
             elif outcome is REVIEW:
-                code = _CONFIRM if criterion.rule is not None else _CONFIRM_UNRULED
                 text = _confirm_text(result)
+                if result.review_kind is ReviewKind.SCREENING:
+                    code = _SCREEN
+                elif criterion.rule is not None and (
+                    criterion.pending or criterion.kind == "inclusion"
+                ):
+                    code = _HOLD_FAVOURABLE  # the rule passed; a person must still confirm
+                else:
+                    code = _HOLD
             elif (outcome is MET) is (criterion.kind == "inclusion"):
                 code = _PASS if criterion.rule is not None else _PASS_UNRULED
             else:
@@ -230,12 +263,32 @@ def _criterion_new(
                     *base, passing, f"does not apply: {scope.reason}", scope.evidence
                 )
         if criterion.rule is None:
-            return CriterionResult(*base, REVIEW, criterion.review or "", ())
+            kind = ReviewKind.PENDING if criterion.pending else ReviewKind.SCREENING
+            reason = f"not encoded yet: {criterion.review}" if criterion.pending else ""
+            return CriterionResult(
+                *base, REVIEW, reason or criterion.review or "", (), review_kind=kind
+            )
         result = _combine(criterion.rule, leaves, memo)
-    if result.outcome is MET and criterion.review is not None:
-        return CriterionResult(
-            *base, REVIEW, f"{result.reason}; to confirm: {criterion.review}", result.evidence
-        )
+    if criterion.review is not None:
+        if criterion.pending:
+            # A proposed rule may decide against the patient, never for them.
+            against = NOT_MET if criterion.kind == "inclusion" else MET
+            if result.outcome is not against and result.outcome is not UNKNOWN:
+                return CriterionResult(
+                    *base,
+                    REVIEW,
+                    f"{result.reason}; the rule is only a proposal, to confirm: {criterion.review}",
+                    result.evidence,
+                    review_kind=ReviewKind.PENDING,
+                )
+        elif result.outcome is MET:
+            return CriterionResult(
+                *base,
+                REVIEW,
+                f"{result.reason}; to confirm: {criterion.review}",
+                result.evidence,
+                review_kind=ReviewKind.FLAG,
+            )
     return CriterionResult(
         *base,
         result.outcome,
@@ -303,38 +356,50 @@ def _trial_result(
     undecided = _UNDECIDED in codes
     untimed = _BLOCK_UNTIMED in codes
     blocked = untimed or _BLOCK in codes
+    held = _HOLD in codes or _HOLD_FAVOURABLE in codes
     confirm: tuple[str, ...] = ()
-    if _CONFIRM in codes or _CONFIRM_UNRULED in codes:
-        confirm = tuple(filter(None, table.slice(trial, table.confirm)))
+    reviews: tuple[ReviewItem, ...] = ()
+    if held or _SCREEN in codes:
+        texts: tuple[str, ...] = table.slice(trial, table.confirm)
+        items = sorted(
+            (
+                (_REVIEW_ORDER[r.review_kind], i, text, r)
+                for i, (r, text) in enumerate(zip(results, texts, strict=True))
+                if text and r.review_kind is not None
+            ),
+            key=lambda item: item[:2],
+        )
+        confirm = tuple(item[2] for item in items)
+        reviews = tuple(_review_item(trial, item[3]) for item in items)
     missing: tuple[str, ...] = ()
     if undecided:
         # Only unknown results carry missing facts (see ``_criterion_new``).
         missing = tuple(dict.fromkeys(chain.from_iterable(map(_MISSING, results))))
-    if trial.ruled:
-        score = round((codes.count(_PASS) + codes.count(_CONFIRM)) / trial.ruled, 4)
-    else:
-        score = 1.0
+    share = sum(map(codes.count, _FAVOURABLE)) / trial.ruled if trial.ruled else 1.0
     eligible_from = None
     must_stop: tuple[str, ...] = ()
+    dead = False
     if alive is not None:
         results = (alive, *results)
         if alive.outcome is NOT_MET:
-            blocked = True
-            score = 0.0
+            blocked = dead = True
         elif alive.outcome is UNKNOWN:
             undecided = True
             missing = tuple(dict.fromkeys((*alive.missing, *missing)))
     elif blocked and not untimed:
-        # Every blocking criterion passes with time: the trial opens on the last of those days.
+        # Every blocking criterion passes with time: the trial opens on the last of those days
+        # (``check_facts`` then checks that nothing else blocks on that day).
         blocking = [r for r, c in zip(results, codes, strict=True) if c == _BLOCK]
         eligible_from = max(r.leaves_on for r in blocking if r.leaves_on is not None)
         must_stop = tuple(dict.fromkeys(s for r in blocking for s in r.must_stop))
     if blocked:
         verdict = Verdict.INELIGIBLE
-    elif undecided:
+    elif undecided or held:
         verdict = Verdict.UNDETERMINED
     else:
         verdict = Verdict.ELIGIBLE
+    low, high = SCORE_BANDS[verdict]
+    score = 0.0 if dead else round(low + (high - low) * share, 4)
     return TrialResult(
         trial.id,
         trial.title,
@@ -346,12 +411,27 @@ def _trial_result(
         results,
         missing,
         confirm,
+        reviews,
+    )
+
+
+def _review_item(trial: CompiledTrial, result: CriterionResult) -> ReviewItem:
+    assert result.review_kind is not None
+    note = next((c.review for c in trial.criteria if c.id == result.id), None) or ""
+    return ReviewItem(
+        result.id,
+        result.review_kind,
+        result.review_kind is not ReviewKind.SCREENING,
+        note,
+        result.evidence,
     )
 
 
 def _confirm_text(result: CriterionResult) -> str:
     """``id: description``, plus the records that raised the question for a rule-plus-review."""
     text = f"{result.id}: {result.description.rstrip('.')}"
+    if result.review_kind is ReviewKind.PENDING and not result.evidence:
+        text += " (not encoded yet)"
     return f"{text} ({'; '.join(result.evidence)})" if result.evidence else text
 
 
@@ -378,5 +458,47 @@ def check_facts(
     """Run ``engine`` over ``trials`` for prepared ``facts`` (``criteria``: see
     ``evaluate_trials``)."""
     leaves = engine.decide(trials, facts)
-    ranked = rank(evaluate_trials(trials, facts, leaves, criteria))
-    return CheckResult(facts.patient_id, facts.as_of, engine.name, ranked)
+    results = evaluate_trials(trials, facts, leaves, criteria)
+    later: dict[tuple[date, frozenset[str]], PatientFacts] = {}
+    for i, result in enumerate(results):
+        if result.eligible_from is not None:
+            results[i] = _confirm_eligible_from(result, trials[i], facts, engine, later)
+    return CheckResult(facts.patient_id, facts.as_of, engine.name, rank(results))
+
+
+#: How many later days ``_confirm_eligible_from`` tries before it gives up on a date.
+_MAX_LATER_DAYS: Final = 8
+
+
+def _confirm_eligible_from(
+    result: TrialResult,
+    trial: CompiledTrial,
+    facts: PatientFacts,
+    engine: Engine,
+    later: dict[tuple[date, frozenset[str]], PatientFacts],
+) -> TrialResult:
+    """Keep ``eligible_from`` only if the trial is not ineligible on that day.
+
+    The candidate day lifts every block of today, but by then other criteria may fail with time
+    (a 70-year-old ages out of 18-70, a recent-event window closes). The trial is evaluated again
+    as of that day, with the same record and the ``must_stop`` medications ended today; if it is
+    ineligible then, the next candidate is that evaluation's own date, and so on. When no day
+    works, there is no date. ``later`` keeps the facts of each later day for the other trials of
+    the same check.
+    """
+    day = result.eligible_from
+    stopped = dict.fromkeys(result.must_stop)
+    for _ in range(_MAX_LATER_DAYS):
+        assert day is not None
+        key = (day, frozenset(stopped))
+        seen = later.get(key)
+        if seen is None:
+            seen = later[key] = facts.later(day, stopped)
+        [again] = evaluate_trials([trial], seen, engine.decide([trial], seen))
+        if again.verdict is not Verdict.INELIGIBLE:
+            return result._replace(eligible_from=day, must_stop=tuple(stopped))
+        if again.eligible_from is None or again.eligible_from <= day:
+            break
+        day = again.eligible_from
+        stopped.update(dict.fromkeys(again.must_stop))
+    return result._replace(eligible_from=None, must_stop=())

@@ -134,9 +134,16 @@ def _trial_block(trial: TrialResult, *, explain: bool, style: Style) -> list[str
     if trial.missing:
         lines.append("  missing:")
         lines.extend(f"    - {m}" for m in trial.missing)
-    if trial.to_confirm:
+    held = [text for text, item in zip(trial.to_confirm, trial.reviews, strict=True) if item.blocks]
+    asked = [
+        text for text, item in zip(trial.to_confirm, trial.reviews, strict=True) if not item.blocks
+    ]
+    if held:
+        lines.append("  to confirm before it can be eligible:")
+        lines.extend(f"    - {item}" for item in held)
+    if asked:
         lines.append("  to confirm at screening:")
-        lines.extend(f"    - {item}" for item in trial.to_confirm)
+        lines.extend(f"    - {item}" for item in asked)
     if explain:
         lines.append("  criteria:")
         for criterion in trial.criteria:
@@ -222,7 +229,14 @@ def render_trial(trial: CompiledTrial, *, style: Style = plain) -> str:
                 lines.append(f"      rule: {describe_rule(criterion.rule)}")
             if criterion.review is not None:
                 reviews += 1
-                prefix = "review if the rule is met" if criterion.rule is not None else "review"
+                if criterion.pending:
+                    prefix = "not encoded yet (blocks eligibility)"
+                    if criterion.rule is not None:
+                        prefix = "a proposed rule; until confirmed it only decides against"
+                elif criterion.rule is not None:
+                    prefix = "if the rule is met, confirm (blocks eligibility)"
+                else:
+                    prefix = "screening question"
                 lines.append(style(f"      {prefix}: {criterion.review}", "review"))
     if trial.not_recovered:
         lines.append("")

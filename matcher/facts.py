@@ -22,8 +22,8 @@ the same drug class look the records up once per patient.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 from typing import Final, Literal
@@ -239,6 +239,8 @@ class PatientFacts:
     lactation: StatusFact | None
     conditions_complete: bool
     medications_complete: bool
+    #: The patient the facts were built from (to see the same record on a later day).
+    patient: Patient | None = field(default=None, repr=False)
     _members: dict[tuple[int, ConceptKind], tuple[int, ...]] = field(default_factory=dict)
     _windows: dict[Duration, int] = field(default_factory=dict)
     _holding: dict[tuple[int, ConceptKind], list[frozenset[int]]] = field(default_factory=dict)
@@ -293,7 +295,24 @@ class PatientFacts:
             else None,
             conditions_complete="conditions" not in patient.unreviewed,
             medications_complete="medications" not in patient.unreviewed,
+            patient=patient,
         )
+
+    def later(self, as_of: date, stopped: Collection[str]) -> PatientFacts:
+        """The same record seen on a later day, as if nothing new were recorded, with the ongoing
+        medications labelled ``stopped`` ending on this evaluation's as-of day (what an
+        "eligible from" date assumes)."""
+        assert self.patient is not None, "facts built by PatientFacts.build know their patient"
+        facts = PatientFacts.build(self.patient, as_of)
+        if stopped:
+            today = self.today
+            facts.medications = tuple(
+                replace(m, end_lo=min(m.end_lo, today), end_hi=min(m.end_hi, today))
+                if m.label in stopped and m.end_hi >= FAR_FUTURE
+                else m
+                for m in facts.medications
+            )
+        return facts
 
     def members(self, concept: ConceptSet) -> tuple[int, ...]:
         """Positions of the records (of the concept's kind) that belong to ``concept``."""

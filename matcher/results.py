@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, NamedTuple
 
-from matcher.schema import Outcome, Verdict
+from matcher.schema import Outcome, ReviewKind, Verdict
 
-__all__ = ["CheckResult", "CriterionResult", "TrialResult"]
+__all__ = ["CheckResult", "CriterionResult", "ReviewItem", "TrialResult"]
 
 
 class CriterionResult(NamedTuple):
@@ -36,6 +36,8 @@ class CriterionResult(NamedTuple):
     missing: tuple[str, ...] = ()
     leaves_on: date | None = None
     must_stop: tuple[str, ...] = ()
+    #: Set when ``outcome`` is ``review``: why, and so whether it keeps the trial from eligible.
+    review_kind: ReviewKind | None = None
 
     @property
     def blocks(self) -> bool:
@@ -69,6 +71,29 @@ class CriterionResult(NamedTuple):
             "missing": list(self.missing),
             "passes_from": passes_from.isoformat() if passes_from else None,
             "must_stop": list(self.must_stop) if passes_from else [],
+            "review_kind": self.review_kind.value if self.review_kind else None,
+        }
+
+
+class ReviewItem(NamedTuple):
+    """One item a person must confirm: which criterion, why, and whether it blocks ``eligible``.
+
+    ``evidence`` lists the records that raised a ``flag`` (empty for a screening question).
+    """
+
+    criterion: str
+    kind: ReviewKind
+    blocks: bool
+    note: str
+    evidence: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "criterion": self.criterion,
+            "kind": self.kind.value,
+            "blocks": self.blocks,
+            "note": self.note,
+            "evidence": list(self.evidence),
         }
 
 
@@ -84,7 +109,10 @@ class TrialResult(NamedTuple):
     must_stop: tuple[str, ...]
     criteria: tuple[CriterionResult, ...]
     missing: tuple[str, ...]
+    #: The review items as text, flags first, then pending items, then screening questions.
     to_confirm: tuple[str, ...]
+    #: The same items as data, in the same order.
+    reviews: tuple[ReviewItem, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +126,7 @@ class TrialResult(NamedTuple):
             "criteria": [c.as_dict() for c in self.criteria],
             "missing": list(self.missing),
             "to_confirm": list(self.to_confirm),
+            "reviews": [r.as_dict() for r in self.reviews],
         }
 
 

@@ -70,6 +70,7 @@ __all__ = [
     "Outcome",
     "PregnantRule",
     "RecruitmentStatus",
+    "ReviewKind",
     "Rule",
     "SexRule",
     "TrialFile",
@@ -109,6 +110,22 @@ class Verdict(StrEnum):
     ELIGIBLE = "eligible"
     UNDETERMINED = "undetermined"
     INELIGIBLE = "ineligible"
+
+
+class ReviewKind(StrEnum):
+    """Why a criterion is ``review``, which decides whether it keeps a trial from ``eligible``.
+
+    * ``flag``: the criterion's rule is met by the patient's own record and its note says what to
+      confirm (a heart attack last week against "acute cardiovascular disease"). Blocks.
+    * ``pending``: the registry text is not encoded yet (``pending: true``), or only by a proposed
+      rule that would pass. Blocks: nobody has checked it.
+    * ``screening``: a question put to every patient at the screening visit (consent,
+      allergies, willingness), not raised by any record. Does not block.
+    """
+
+    FLAG = "flag"
+    PENDING = "pending"
+    SCREENING = "screening"
 
 
 class RecruitmentStatus(StrEnum):
@@ -399,12 +416,22 @@ class Criterion(_Model):
         default=None,
         description="why a person decides it; with a rule: what to confirm when the rule is met",
     )
+    pending: bool = Field(
+        default=False,
+        description="the registry text is not (fully) encoded yet: the criterion keeps the trial "
+        "from 'eligible'; a rule, if any, is a proposal that may only decide against the patient",
+    )
 
     @model_validator(mode="after")
     def _decidable(self) -> Self:
         if self.rule is None and self.review is None:
             raise PydanticCustomError(
                 "missing_rule", "a criterion needs a 'rule', a 'review' note, or both"
+            )
+        if self.pending and self.review is None:
+            raise PydanticCustomError(
+                "missing_rule",
+                "a 'pending' criterion needs a 'review' note: the text still to be encoded",
             )
         too_deep = any(
             r is not None and rule_depth(r) > MAX_RULE_DEPTH for r in (self.rule, self.applies_to)

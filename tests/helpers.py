@@ -9,6 +9,9 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from matcher.compile import CompiledTrial
+from matcher.schema import Verdict
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -62,3 +65,13 @@ class TrialFolder:
         path = self.root / name
         path.write_text(textwrap.dedent(text), encoding="utf-8")
         return path
+
+
+def reachable_verdicts(trial: CompiledTrial) -> set[Verdict]:
+    """Every verdict, but ``eligible`` for a trial with an inclusion that can never pass on its
+    own: one with a rule and a review note (met, it is a flag to confirm) or a pending one."""
+    held = any(
+        c.kind == "inclusion" and c.review is not None and (c.rule is not None or c.pending)
+        for c in trial.criteria
+    )
+    return set(Verdict) - {Verdict.ELIGIBLE} if held else set(Verdict)

@@ -52,6 +52,8 @@ def test_public_api() -> None:
         "Patient",
         "PatientError",
         "PregnancyStatus",
+        "ReviewItem",
+        "ReviewKind",
         "TrialResult",
         "Verdict",
         "check",
