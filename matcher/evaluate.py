@@ -42,7 +42,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from itertools import chain
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, Final, Protocol
 
 from matcher.compile import (
@@ -179,6 +179,7 @@ def _combine_new(
 ) = range(8)
 _FAVOURABLE: Final = (_PASS, _HOLD_FAVOURABLE)
 _MISSING: Final = attrgetter("missing")
+_FIRST: Final = itemgetter(0)
 #: Score bands: a trial's score is ``low + (high - low) * favourable share`` in its verdict's band,
 #: so every eligible trial scores above every undetermined one, and that above every ineligible.
 SCORE_BANDS: Final = {
@@ -204,7 +205,8 @@ class _Table:
         self.results: dict[int, CriterionResult] = {}
         #: One of the ``_PASS`` ... ``_BLOCK_UNTIMED`` codes above.
         self.codes: dict[int, int] = {}
-        self.confirm: dict[int, str] = {}
+        #: Per criterion: (order of its review kind, text, item) for a review item, else None.
+        self.confirm: dict[int, tuple[int, str, ReviewItem] | None] = {}
 
     def fill(self, criteria: Iterable[CompiledCriterion], leaves: Mapping[int, LeafResult]) -> None:
         memo: dict[int, Any] = {}
@@ -215,11 +217,11 @@ class _Table:
                 continue
             result = results[key] = _criterion_new(criterion, leaves, memo)
             outcome = result.outcome
-            text = ""
+            item = None
             if outcome is UNKNOWN:
                 code = _UNDECIDED
             elif outcome is REVIEW:
-                text = _confirm_text(result)
+                item = _review_item(criterion, result)
                 if result.review_kind is ReviewKind.SCREENING:
                     code = _SCREEN
                 elif criterion.rule is not None and (
@@ -233,7 +235,7 @@ class _Table:
             else:
                 code = _BLOCK if result.leaves_on is not None else _BLOCK_UNTIMED
             codes[key] = code
-            confirm[key] = text
+            confirm[key] = item
 
     def slice(self, trial: CompiledTrial, table: dict[int, Any]) -> tuple[Any, ...]:
         if trial.pick is not None:
@@ -360,17 +362,9 @@ def _trial_result(
     confirm: tuple[str, ...] = ()
     reviews: tuple[ReviewItem, ...] = ()
     if held or _SCREEN in codes:
-        texts: tuple[str, ...] = table.slice(trial, table.confirm)
-        items = sorted(
-            (
-                (_REVIEW_ORDER[r.review_kind], i, text, r)
-                for i, (r, text) in enumerate(zip(results, texts, strict=True))
-                if text and r.review_kind is not None
-            ),
-            key=lambda item: item[:2],
-        )
-        confirm = tuple(item[2] for item in items)
-        reviews = tuple(_review_item(trial, item[3]) for item in items)
+        items = sorted(filter(None, table.slice(trial, table.confirm)), key=_FIRST)
+        confirm = tuple(item[1] for item in items)
+        reviews = tuple(item[2] for item in items)
     missing: tuple[str, ...] = ()
     if undecided:
         # Only unknown results carry missing facts (see ``_criterion_new``).
@@ -415,16 +409,16 @@ def _trial_result(
     )
 
 
-def _review_item(trial: CompiledTrial, result: CriterionResult) -> ReviewItem:
-    assert result.review_kind is not None
-    note = next((c.review for c in trial.criteria if c.id == result.id), None) or ""
-    return ReviewItem(
-        result.id,
-        result.review_kind,
-        result.review_kind is not ReviewKind.SCREENING,
-        note,
-        result.evidence,
+def _review_item(
+    criterion: CompiledCriterion, result: CriterionResult
+) -> tuple[int, str, ReviewItem]:
+    """A review result's place in the "to confirm" list, its text and its data."""
+    kind = result.review_kind
+    assert kind is not None
+    item = ReviewItem(
+        result.id, kind, kind is not ReviewKind.SCREENING, criterion.review or "", result.evidence
     )
+    return _REVIEW_ORDER[kind], _confirm_text(result), item
 
 
 def _confirm_text(result: CriterionResult) -> str:
@@ -459,10 +453,7 @@ def check_facts(
     ``evaluate_trials``)."""
     leaves = engine.decide(trials, facts)
     results = evaluate_trials(trials, facts, leaves, criteria)
-    later: dict[tuple[date, frozenset[str]], PatientFacts] = {}
-    for i, result in enumerate(results):
-        if result.eligible_from is not None:
-            results[i] = _confirm_eligible_from(result, trials[i], facts, engine, later)
+    _confirm_eligible_from(results, trials, facts, engine)
     return CheckResult(facts.patient_id, facts.as_of, engine.name, rank(results))
 
 
@@ -471,34 +462,49 @@ _MAX_LATER_DAYS: Final = 8
 
 
 def _confirm_eligible_from(
-    result: TrialResult,
-    trial: CompiledTrial,
+    results: list[TrialResult],
+    trials: Sequence[CompiledTrial],
     facts: PatientFacts,
     engine: Engine,
-    later: dict[tuple[date, frozenset[str]], PatientFacts],
-) -> TrialResult:
-    """Keep ``eligible_from`` only if the trial is not ineligible on that day.
+) -> None:
+    """Keep each ``eligible_from`` only if its trial is not ineligible on that day (in place).
 
     The candidate day lifts every block of today, but by then other criteria may fail with time
-    (a 70-year-old ages out of 18-70, a recent-event window closes). The trial is evaluated again
-    as of that day, with the same record and the ``must_stop`` medications ended today; if it is
+    (a 70-year-old ages out of 18-70, a recent-event window closes). Each trial is evaluated again
+    as of its day, with the same record and its ``must_stop`` medications ended today; if it is
     ineligible then, the next candidate is that evaluation's own date, and so on. When no day
-    works, there is no date. ``later`` keeps the facts of each later day for the other trials of
-    the same check.
+    works, there is no date. Trials waiting for the same day with the same medications stopped
+    are evaluated together, so shared criteria are decided once per day.
     """
-    day = result.eligible_from
-    stopped = dict.fromkeys(result.must_stop)
+    waiting = {
+        i: (r.eligible_from, dict.fromkeys(r.must_stop))
+        for i, r in enumerate(results)
+        if r.eligible_from is not None
+    }
     for _ in range(_MAX_LATER_DAYS):
-        assert day is not None
-        key = (day, frozenset(stopped))
-        seen = later.get(key)
-        if seen is None:
-            seen = later[key] = facts.later(day, stopped)
-        [again] = evaluate_trials([trial], seen, engine.decide([trial], seen))
-        if again.verdict is not Verdict.INELIGIBLE:
-            return result._replace(eligible_from=day, must_stop=tuple(stopped))
-        if again.eligible_from is None or again.eligible_from <= day:
-            break
-        day = again.eligible_from
-        stopped.update(dict.fromkeys(again.must_stop))
-    return result._replace(eligible_from=None, must_stop=())
+        if not waiting:
+            return
+        groups: dict[tuple[date, frozenset[str]], list[int]] = {}
+        for i, (day, stopped) in waiting.items():
+            assert day is not None
+            groups.setdefault((day, frozenset(stopped)), []).append(i)
+        for (day, _), members in groups.items():
+            stopped = waiting[members[0]][1]
+            later = facts.later(day, stopped)
+            group = [trials[i] for i in members]
+            for i, again in zip(
+                members, evaluate_trials(group, later, engine.decide(group, later)), strict=True
+            ):
+                if again.verdict is not Verdict.INELIGIBLE:
+                    results[i] = results[i]._replace(eligible_from=day, must_stop=tuple(stopped))
+                    del waiting[i]
+                elif again.eligible_from is None or again.eligible_from <= day:
+                    del waiting[i]
+                    results[i] = results[i]._replace(eligible_from=None, must_stop=())
+                else:
+                    waiting[i] = (
+                        again.eligible_from,
+                        {**stopped, **dict.fromkeys(again.must_stop)},
+                    )
+    for i in waiting:
+        results[i] = results[i]._replace(eligible_from=None, must_stop=())
