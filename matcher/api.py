@@ -43,7 +43,14 @@ def load_trials(*paths: PathLike, strict: bool = True) -> Catalog:
     started = time.perf_counter()
     folders = [Path(p) for p in paths] or [bundled_catalog_dir()]
     for folder in folders:
-        if not folder.exists():
+        try:
+            exists = folder.exists()
+        except OSError as exc:  # a name the system cannot look up (too long, a loop, ...)
+            reason = exc.strerror or type(exc).__name__
+            raise InputError(
+                Diagnostic("file-unreadable", f"cannot read: {reason}", str(folder))
+            ) from None
+        if not exists:
             raise InputError(Diagnostic("file-unreadable", "no such file or folder", str(folder)))
     catalog = load_catalog(folders, strict=strict)
     _log.info(

@@ -103,8 +103,10 @@ def _catalog(paths: Sequence[Path]) -> Catalog:
     """Load criteria for a command: good files load, problems go to stderr."""
     try:
         catalog = load_trials(*paths, strict=False)
-    except CriteriaError as exc:  # broken concept sets: nothing can be compiled
+    except CriteriaError as exc:  # broken concept sets, no trial file: nothing to screen with
         _report(exc.diagnostics)
+        if all(d.code == "no-trial-files" for d in exc.diagnostics):
+            _fail("no trial file to screen against", "criteria")
         _fail(f"{len(exc.diagnostics)} problem(s) in concept sets", "criteria")
     except InputError as exc:
         _report(exc.diagnostics)

@@ -543,3 +543,175 @@ def test_keys_and_values_are_escaped_when_printed(
     assert (status, err) == (0, "")
     assert "\x1b" not in out and "\u202e" not in out and "\nforged" not in out
     assert "x\\nforged.yaml:1:1: yaml-syntax: \\x1b[31mrecoloured\\u202e" in out
+
+
+# --- criteria folders ---------------------------------------------------------------------------
+
+
+def test_yml_files_and_subfolders_are_read(folder: TrialFolder) -> None:
+    folder.write("NCT00000001.yml", BASE_TRIAL)
+    (folder.root / "site-b").mkdir()
+    folder.write("site-b/NCT00000002.yaml", BASE_TRIAL.replace("01", "02"))
+    (folder.root / ".drafts").mkdir()
+    folder.write(".drafts/NCT00000003.yaml", "not: a trial\n")
+    folder.write(".NCT00000004.yaml", "not: a trial\n")
+    catalog = matcher.load_trials(folder.root)
+    assert [trial.id for trial in catalog] == ["NCT00000001", "NCT00000002"]
+    assert catalog.trials[1].file == str(folder.root / "site-b" / "NCT00000002.yaml")
+
+
+def test_a_yml_trial_file_is_named_after_its_id(folder: TrialFolder) -> None:
+    path = folder.write("NCT00000009.yml", BASE_TRIAL)
+    with pytest.raises(matcher.CriteriaError) as caught:
+        matcher.load_trials(path)
+    assert caught.value.diagnostics == (
+        Diagnostic(
+            "file-name",
+            "the file of trial NCT00000001 must be named NCT00000001.yml",
+            str(path),
+            1,
+            5,
+            "id",
+        ),
+    )
+
+
+def test_a_folder_without_trial_files_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no trials here\n", encoding="utf-8")
+    problem = Diagnostic(
+        "no-trial-files",
+        "the folder holds no trial file (*.yaml or *.yml, in it or in a subfolder)",
+        str(empty),
+    )
+    for strict in (True, False):
+        with pytest.raises(matcher.CriteriaError) as caught:
+            matcher.load_trials(empty, strict=strict)
+        assert caught.value.diagnostics == (problem,)
+    assert cli(capsys, "lint", str(empty)) == (1, "", f"{problem.render()}\n")
+    assert cli(capsys, "check", str(VETERAN), "--criteria", str(empty)) == (
+        4,
+        "",
+        f"{problem.render()}\nmatcher: error: no trial file to screen against\n",
+    )
+
+
+def test_a_path_too_long_for_the_system_is_a_located_input_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    long = str(tmp_path / ("x" * 300) / "NCT00000001.yaml")
+    problem = f"{long}: file-unreadable: cannot read: File name too long\n"
+    assert cli(capsys, "check", str(VETERAN), "--criteria", long) == (
+        4,
+        "",
+        problem + "matcher: error: cannot read the criteria\n",
+    )
+    assert cli(capsys, "lint", long) == (1, "", problem)
+    assert cli(capsys, "test", long) == (
+        4,
+        "",
+        problem + "matcher: error: cannot read the criteria\n",
+    )
+    assert cli(capsys, "explain", long) == (
+        4,
+        "",
+        problem + "matcher: error: cannot read the criteria\n",
+    )
+    assert cli(capsys, "check", long) == (3, "", problem)
+
+
+# --- concept sets: positions, and names that could never match ---------------------------------
+
+
+def test_concept_set_problems_have_their_line_and_column(folder: TrialFolder) -> None:
+    concepts = folder.root / "concepts"
+    (concepts / "bad_include.yaml").write_text(
+        "name: bad_include\nkind: medication\ntitle: t\ndescription: d\nsource: s\n"
+        "includes:\n  - test_drugs\n  - tset_drugs\n  - test_condition\n",
+        encoding="utf-8",
+    )
+    (concepts / "nothing.yml").write_text(
+        "name: nothing\nkind: condition\ntitle: t\ndescription: d\nsource: s\n", encoding="utf-8"
+    )
+    (concepts / "misnamed.yaml").write_text(
+        "kind: condition\ntitle: t\ndescription: d\nsource: s\nnames: [x y]\nname: other\n",
+        encoding="utf-8",
+    )
+    folder.write("NCT00000001.yaml", BASE_TRIAL)
+    with pytest.raises(matcher.CriteriaError) as caught:
+        matcher.load_trials(folder.root)
+    assert caught.value.diagnostics == (
+        Diagnostic(
+            "unknown-concept",
+            "unknown concept set 'tset_drugs'; did you mean 'test_drugs'?",
+            str(concepts / "bad_include.yaml"),
+            8,
+            5,
+            "includes[1]",
+        ),
+        Diagnostic(
+            "concept-kind",
+            "'test_condition' is a condition set; a medication set can only include medication "
+            "sets",
+            str(concepts / "bad_include.yaml"),
+            9,
+            5,
+            "includes[2]",
+        ),
+        Diagnostic(
+            "file-name",
+            "the file of concept set 'other' must be named other.yaml",
+            str(concepts / "misnamed.yaml"),
+            6,
+            7,
+            "name",
+        ),
+        Diagnostic(
+            "missing-key",
+            "a concept set needs 'names', 'codes' or 'includes'",
+            str(concepts / "nothing.yml"),
+            1,
+            1,
+        ),
+    )
+
+
+@pytest.mark.parametrize("name", ["\u30b1\u30bf\u30df\u30f3", "--", "\u00b7\u00b7\u00b7"])
+def test_names_that_give_no_word_are_refused(folder: TrialFolder, name: str) -> None:
+    concepts = folder.root / "concepts"
+    (concepts / "foreign.yaml").write_text(
+        "name: foreign\nkind: medication\ntitle: t\ndescription: d\nsource: s\n"
+        f"names: [ketamine, {json.dumps(name)}]\n",
+        encoding="utf-8",
+    )
+    rule = f"medication: {{ingredient: {json.dumps(name)}, ever: true}}"
+    trial = folder.write("NCT00000001.yaml", BASE_TRIAL.replace("age: {min: 18}", rule))
+    message = "gives no word to match, so it could never match a record"
+    with pytest.raises(matcher.CriteriaError) as caught:
+        matcher.load_trials(folder.root)
+    assert caught.value.diagnostics == (
+        Diagnostic(
+            "invalid-value",
+            f"a name needs Latin letters or digits (accents are folded): this one {message}",
+            str(concepts / "foreign.yaml"),
+            6,
+            19,
+            "names[1]",
+        ),
+    )
+    (concepts / "foreign.yaml").unlink()
+    with pytest.raises(matcher.CriteriaError) as caught:
+        matcher.load_trials(folder.root)
+    assert caught.value.diagnostics == (
+        Diagnostic(
+            "invalid-value",
+            f"an ingredient needs Latin letters or digits (accents are folded): this one {message}",
+            str(trial),
+            12,
+            32,
+            "inclusion[0].rule.medication.ingredient",
+        ),
+    )
