@@ -11,7 +11,7 @@ import logging
 import os
 import time
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from matcher.errors import Diagnostic, InputError, PatientError
 from matcher.evaluate import check_facts, prepare
 from matcher.patient import Patient
 from matcher.results import CheckResult
-from matcher.source import Document, SourceProblems, parse_text, read_text
+from matcher.source import Document, SourceProblems, check_size, decode, parse_text, read_text
 from matcher.validation import diagnostics_from_validation, kind_of
 
 __all__ = ["check", "load_patient", "load_trials", "patient_from_data", "patient_from_text"]
@@ -43,7 +43,14 @@ def load_trials(*paths: PathLike, strict: bool = True) -> Catalog:
     started = time.perf_counter()
     folders = [Path(p) for p in paths] or [bundled_catalog_dir()]
     for folder in folders:
-        if not folder.exists():
+        try:
+            exists = folder.exists()
+        except OSError as exc:  # a name the system cannot look up (too long, a loop, ...)
+            reason = exc.strerror or type(exc).__name__
+            raise InputError(
+                Diagnostic("file-unreadable", f"cannot read: {reason}", str(folder))
+            ) from None
+        if not exists:
             raise InputError(Diagnostic("file-unreadable", "no such file or folder", str(folder)))
     catalog = load_catalog(folders, strict=strict)
     _log.info(
@@ -80,11 +87,12 @@ def patient_from_data(
                 )
             ]
         )
+    doc = document or Document(source, data, private=True)
     try:
-        return Patient.model_validate(data)
+        patient = Patient.model_validate(data)
     except ValidationError as exc:
-        doc = document or Document(source, data)
         raise PatientError(diagnostics_from_validation(exc, doc, Patient)) from None
+    return patient.with_origin(source, {"birth_date": doc.locate(("birth_date",))})
 
 
 def load_patient(path: PathLike) -> Patient:
@@ -92,11 +100,22 @@ def load_patient(path: PathLike) -> Patient:
     return patient_from_text(read_text(Path(path)), source=str(path))
 
 
-def patient_from_text(text: str, *, source: str = "<patient>") -> Patient:
+def patient_from_text(text: str | bytes, *, source: str = "<patient>") -> Patient:
     """``load_patient`` for text already in memory (a request body, standard input); ``source``
-    names it in error messages."""
+    names it in error messages. Bytes are decoded as UTF-8; the size caps of files apply."""
+    if not isinstance(text, str | bytes):
+        raise InputError(
+            Diagnostic(
+                "invalid-argument",
+                f"patient_from_text takes text (str) or bytes, not {type(text).__name__}",
+                source,
+            )
+        )
+    check_size(text, source)
+    if isinstance(text, bytes):
+        text = decode(text, source)
     try:
-        document = parse_text(text, source)
+        document = parse_text(text, source, private=True)
     except SourceProblems as exc:
         raise PatientError(exc.diagnostics) from None
     return patient_from_data(document.data, source=source, document=document)
@@ -116,6 +135,7 @@ def check(
     ``EngineError`` if the engine is not available. Safe to call from many threads.
     """
     started = time.perf_counter()
+    _check_arguments(patient, as_of)
     day = as_of if as_of is not None else date.today()
     selected = trials.trials if isinstance(trials, Catalog) else tuple(trials)
     criteria = trials.criteria if isinstance(trials, Catalog) else None
@@ -129,3 +149,23 @@ def check(
         (time.perf_counter() - started) * 1000,
     )
     return result
+
+
+def _check_arguments(patient: object, as_of: object) -> None:
+    """``check``'s arguments are what it takes, or an ``InputError`` says which one is not."""
+    problem = None
+    if not isinstance(patient, Patient):
+        problem = (
+            "patient",
+            f"expected a matcher.Patient (see load_patient), got {type(patient).__name__}",
+        )
+    elif isinstance(as_of, datetime):
+        problem = (
+            "as_of",
+            "expected a calendar date (datetime.date), got a datetime: the as-of date has no time "
+            "of day; pass as_of.date() for the date as written",
+        )
+    elif as_of is not None and not isinstance(as_of, date):
+        problem = ("as_of", f"expected a datetime.date, got {type(as_of).__name__}")
+    if problem is not None:
+        raise InputError(Diagnostic("invalid-argument", problem[1], "<check>", path=problem[0]))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -52,7 +53,7 @@ from matcher.explain import (
     render_trial,
 )
 from matcher.patient import Patient
-from matcher.source import decode
+from matcher.source import read_stream
 
 __all__ = ["EXIT", "main"]
 
@@ -102,8 +103,10 @@ def _catalog(paths: Sequence[Path]) -> Catalog:
     """Load criteria for a command: good files load, problems go to stderr."""
     try:
         catalog = load_trials(*paths, strict=False)
-    except CriteriaError as exc:  # broken concept sets: nothing can be compiled
+    except CriteriaError as exc:  # broken concept sets, no trial file: nothing to screen with
         _report(exc.diagnostics)
+        if all(d.code == "no-trial-files" for d in exc.diagnostics):
+            _fail("no trial file to screen against", "criteria")
         _fail(f"{len(exc.diagnostics)} problem(s) in concept sets", "criteria")
     except InputError as exc:
         _report(exc.diagnostics)
@@ -114,17 +117,30 @@ def _catalog(paths: Sequence[Path]) -> Catalog:
 
 def _patient(path: str) -> Patient:
     if path == "-":
-        return patient_from_text(decode(sys.stdin.buffer.read(), "<stdin>"), source="<stdin>")
+        return patient_from_text(read_stream(sys.stdin.buffer, "<stdin>"), source="<stdin>")
     return load_patient(path)
+
+
+#: The one form ``--as-of`` takes. ``date.fromisoformat`` would also take ``20261121`` and the
+#: week date ``2026-W47-6``, and Python's ``\d`` any script's digits; a date typed at a prompt is
+#: more likely a slip than one of those, so they are refused on purpose.
+_AS_OF: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _as_of(value: str | None) -> date | None:
     if value is None:
         return None
+    shown = repr(value)
+    if _AS_OF.fullmatch(value) is None:
+        raise click.BadParameter(
+            f"{shown} is not a date as YYYY-MM-DD (such as 2026-11-21)", param_hint="'--as-of'"
+        )
     try:
         return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date as YYYY-MM-DD") from None
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{shown} is not a real date ({exc})", param_hint="'--as-of'"
+        ) from None
 
 
 class _PathType(click.Path):

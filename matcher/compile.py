@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -373,8 +374,17 @@ class _Compiler:
             return ConditionLeaf(concept, spec.status, spec.onset_at_least, spec.onset_within)
         if isinstance(rule, MedicationRule):
             med = rule.medication
+            found: ConceptSet | None
             if med.ingredient is not None:
-                found: ConceptSet | None = ingredient_set(med.ingredient)
+                found = ingredient_set(med.ingredient)
+                if not found.names:  # matching reads words: this one would never match
+                    self.problem(
+                        "invalid-value",
+                        "an ingredient needs Latin letters or digits (accents are folded): this "
+                        "one gives no word to match, so it could never match a record",
+                        (*path, "medication", "ingredient"),
+                    )
+                    found = None
             else:
                 assert med.concept is not None
                 found = self.concept(
@@ -546,7 +556,7 @@ def _compile_file(
         problems.append(
             Diagnostic(
                 "file-name",
-                f"the file of trial {trial.id} must be named {trial.id}.yaml",
+                f"the file of trial {trial.id} must be named {trial.id}{path.suffix}",
                 str(path),
                 *document.positions.get(("id",), (1, 1)),
                 "id",
@@ -556,20 +566,49 @@ def _compile_file(
     return trial
 
 
-def trial_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
-    """Trial files named by ``paths`` (folders give their ``*.yaml``), and concept folders."""
+#: The names trial and concept files may have.
+TRIAL_SUFFIXES: Final = (".yaml", ".yml")
+
+
+def trial_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[Diagnostic]]:
+    """Trial files named by ``paths``, the concept folders beside them, and the folders that
+    hold no trial file.
+
+    A folder gives every ``*.yaml`` and ``*.yml`` file in it and in its subfolders, in name
+    order, except what is in a ``concepts/`` folder (concept sets: any ``concepts/`` folder in the
+    tree is one) and what is hidden (a name starting with a dot, as editors' backup files have).
+    """
     files: list[Path] = []
     concept_dirs: list[Path] = []
+    empty: list[Diagnostic] = []
     for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.glob("*.yaml") if p.is_file()))
-            folder = path
-        else:
+        if not path.is_dir():
             files.append(path)
-            folder = path.parent
-        if (folder / "concepts").is_dir():
-            concept_dirs.append(folder / "concepts")
-    return files, concept_dirs
+            if (path.parent / "concepts").is_dir():
+                concept_dirs.append(path.parent / "concepts")
+            continue
+        found: list[Path] = []
+        for folder, subfolders, names in os.walk(path):
+            here = Path(folder)
+            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+            if "concepts" in subfolders:
+                subfolders.remove("concepts")
+                concept_dirs.append(here / "concepts")
+            found.extend(
+                here / name
+                for name in sorted(names)
+                if name.endswith(TRIAL_SUFFIXES) and not name.startswith(".")
+            )
+        files.extend(sorted(found))
+        if not found:
+            empty.append(
+                Diagnostic(
+                    "no-trial-files",
+                    "the folder holds no trial file (*.yaml or *.yml, in it or in a subfolder)",
+                    str(path),
+                )
+            )
+    return files, concept_dirs, empty
 
 
 def load_catalog(paths: Sequence[Path], *, strict: bool = True) -> Catalog:
@@ -578,9 +617,12 @@ def load_catalog(paths: Sequence[Path], *, strict: bool = True) -> Catalog:
     Concept sets come from the bundled catalog, then from any ``concepts/`` folder beside the given
     files; a later set replaces a bundled one of the same name. With ``strict`` any problem raises
     ``CriteriaError``; without it, good files load and broken ones are listed in ``problems``
-    (a broken concept set always raises: every trial may depend on it).
+    (a broken concept set always raises: every trial may depend on it, and so does a folder that
+    holds no trial file).
     """
-    files, local_dirs = trial_files(paths)
+    files, local_dirs, empty = trial_files(paths)
+    if empty:  # nothing to screen against: never a silent "0 trials"
+        raise CriteriaError(empty)
     dirs: list[Path] = []
     for folder in [bundled_concepts_dir(), *local_dirs]:
         if folder.is_dir() and all(folder.resolve() != d.resolve() for d in dirs):

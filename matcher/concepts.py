@@ -24,6 +24,7 @@ them and the classes cut across what trials mean.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Annotated, Final, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -42,6 +44,7 @@ from pydantic_core import PydanticCustomError
 from matcher.bundled import bundled_catalog_dir
 from matcher.codes import canonical_code
 from matcher.errors import CriteriaError, Diagnostic, suggest
+from matcher.source import Document
 from matcher.validation import read_model
 
 __all__ = [
@@ -86,9 +89,7 @@ class ConceptSetFile(BaseModel):
     source: Text
     includes: tuple[Identifier, ...] = ()
     atc: tuple[CodeText, ...] = ()
-    names: tuple[
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)], ...
-    ] = ()
+    names: tuple[NameText, ...] = ()
     codes: dict[Literal["rxnorm", "icd10cm", "snomed", "loinc"], dict[CodeText, Text]] = Field(
         default_factory=dict
     )
@@ -118,8 +119,39 @@ _WORD_SPLIT: Final = re.compile(r"[^a-z0-9]+")
 
 
 def normalise_name(text: str) -> tuple[str, ...]:
-    """Words of a drug or condition name: lower case, letters and digits, in order."""
-    return tuple(word for word in _WORD_SPLIT.split(text.lower()) if word)
+    """Words of a drug or condition name: lower case, letters and digits, in order.
+
+    Accents are folded and compatibility forms (full-width letters, ligatures) unfolded first:
+    ``clonazépam`` is ``clonazepam``. French and other records write the international names
+    with accents, and an accent does not make another drug. Letters outside the Latin alphabet
+    give no words.
+    """
+    lowered = text.lower()
+    if not lowered.isascii():
+        lowered = "".join(
+            char
+            for char in unicodedata.normalize("NFKD", lowered.casefold())
+            if not unicodedata.combining(char)
+        )
+    return tuple(word for word in _WORD_SPLIT.split(lowered) if word)
+
+
+def _has_words(name: str) -> str:
+    if not normalise_name(name):
+        raise PydanticCustomError(
+            "no_words",
+            "a name needs Latin letters or digits (accents are folded): this one gives no word "
+            "to match, so it could never match a record",
+        )
+    return name
+
+
+#: A listed name: 2 to 200 characters that give at least one word to match.
+NameText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=2, max_length=200),
+    AfterValidator(_has_words),
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -251,118 +283,107 @@ def bundled_concepts_dir() -> Path:
     return bundled_catalog_dir() / "concepts"
 
 
-def load_concepts(dirs: Sequence[Path]) -> ConceptLibrary:
-    """Load every ``*.yaml`` in ``dirs``; a set in a later folder replaces one of the same name.
+@dataclass(frozen=True, slots=True)
+class _SetFile:
+    """A concept set file as read: the model, its file name, and the positions of its text."""
 
-    Raises ``CriteriaError`` listing every problem in every file.
+    spec: ConceptSetFile
+    file: str
+    document: Document
+
+    def diagnostic(self, code: str, message: str, path: tuple[str | int, ...]) -> Diagnostic:
+        where, line, column = self.document.locate(path)
+        return Diagnostic(code, message, self.file, line, column, where)
+
+
+def load_concepts(dirs: Sequence[Path]) -> ConceptLibrary:
+    """Load every ``*.yaml`` and ``*.yml`` in ``dirs``; a set in a later folder replaces one of
+    the same name.
+
+    Raises ``CriteriaError`` listing every problem in every file, each at its line and column.
     """
     problems: list[Diagnostic] = []
-    files: dict[str, tuple[ConceptSetFile, str]] = {}
+    files: dict[str, _SetFile] = {}
     for folder in dirs:
         local: dict[str, str] = {}
-        for path in sorted(folder.glob("*.yaml")):
-            parsed = _read_set(path, problems)
-            if parsed is None:
+        paths = sorted(p for p in folder.iterdir() if p.name.endswith((".yaml", ".yml")))
+        for path in paths:
+            if path.name.startswith(".") or not path.is_file():
                 continue
-            if parsed.name in local:
-                problems.append(
-                    Diagnostic(
-                        "duplicate-concept",
-                        f"concept set {parsed.name!r} is also defined in {local[parsed.name]}",
-                        str(path),
-                        1,
-                        1,
-                        "name",
-                    )
-                )
+            read = read_model(path, ConceptSetFile, problems)
+            if read is None:
                 continue
-            if path.stem != parsed.name:
-                problems.append(
-                    Diagnostic(
-                        "file-name",
-                        f"the file of concept set {parsed.name!r} must be named {parsed.name}.yaml",
-                        str(path),
-                        1,
-                        1,
-                        "name",
-                    )
-                )
-            local[parsed.name] = str(path)
-            files[parsed.name] = (parsed, str(path))
+            parsed = _SetFile(read[1], str(path), read[0])
+            name = parsed.spec.name
+            if name in local:
+                message = f"concept set {name!r} is also defined in {local[name]}"
+                problems.append(parsed.diagnostic("duplicate-concept", message, ("name",)))
+                continue
+            if path.stem != name:
+                message = f"the file of concept set {name!r} must be named {name}{path.suffix}"
+                problems.append(parsed.diagnostic("file-name", message, ("name",)))
+            local[name] = str(path)
+            files[name] = parsed
     resolved = _resolve(files, problems)
     if problems:
         raise CriteriaError(problems)
     return ConceptLibrary(resolved)
 
 
-def _read_set(path: Path, problems: list[Diagnostic]) -> ConceptSetFile | None:
-    read = read_model(path, ConceptSetFile, problems)
-    return None if read is None else read[1]
+def _resolve(files: Mapping[str, _SetFile], problems: list[Diagnostic]) -> dict[str, ConceptSet]:
+    """Flatten ``includes`` (checking names, kinds and cycles) and index each set for matching.
 
-
-def _resolve(
-    files: Mapping[str, tuple[ConceptSetFile, str]], problems: list[Diagnostic]
-) -> dict[str, ConceptSet]:
-    """Flatten ``includes`` (checking names, kinds and cycles) and index each set for matching."""
+    A problem with an include is reported once, at the ``includes`` entry that names it.
+    """
     resolved: dict[str, ConceptSet] = {}
-    for name, (spec, file) in sorted(files.items()):
+    reported: set[tuple[str, int]] = set()
+
+    def report(parent: str, index: int, code: str, message: str) -> None:
+        if (parent, index) not in reported:
+            reported.add((parent, index))
+            problems.append(files[parent].diagnostic(code, message, ("includes", index)))
+
+    for name, top in sorted(files.items()):
+        spec = top.spec
         members: dict[str, dict[str, str]] = {}
         words: set[tuple[str, ...]] = set()
         seen: set[str] = set()
-        stack: list[tuple[str, tuple[str, ...]]] = [(name, ())]
+        # (set, the sets that include it on the way here, the entry that named it)
+        stack: list[tuple[str, tuple[str, ...], tuple[str, int] | None]] = [(name, (), None)]
         broken = False
         while stack:
-            current, trail = stack.pop()
+            current, trail, via = stack.pop()
             if current in trail:
+                assert via is not None
                 cycle = " -> ".join((*trail, current))
-                problems.append(
-                    Diagnostic(
-                        "concept-cycle",
-                        f"concept sets include each other: {cycle}",
-                        file,
-                        1,
-                        1,
-                        "includes",
-                    )
-                )
+                report(*via, "concept-cycle", f"concept sets include each other: {cycle}")
                 broken = True
                 break
             if current in seen:
                 continue
             seen.add(current)
             if current not in files:
+                assert via is not None
                 hint = suggest(current, tuple(files))
-                problems.append(
-                    Diagnostic(
-                        "unknown-concept",
-                        f"unknown concept set {current!r}{hint}",
-                        file,
-                        1,
-                        1,
-                        "includes",
-                    )
-                )
+                report(*via, "unknown-concept", f"unknown concept set {current!r}{hint}")
                 broken = True
                 continue
-            part = files[current][0]
+            part = files[current].spec
             if part.kind is not spec.kind:
-                problems.append(
-                    Diagnostic(
-                        "concept-kind",
-                        f"{current!r} is a {part.kind} set; a {spec.kind} set can only "
-                        f"include {spec.kind} sets",
-                        file,
-                        1,
-                        1,
-                        "includes",
-                    )
+                assert via is not None  # the parent is of the top set's kind, or it was reported
+                message = (
+                    f"{current!r} is a {part.kind} set; a {spec.kind} set can only "
+                    f"include {spec.kind} sets"
                 )
+                report(*via, "concept-kind", message)
                 broken = True
                 continue
             for system, codes in part.codes.items():
                 members.setdefault(system, {}).update(codes)
             words.update(normalise_name(n) for n in part.names)
-            stack.extend((child, (*trail, current)) for child in part.includes)
+            stack.extend(
+                (child, (*trail, current), (current, i)) for i, child in enumerate(part.includes)
+            )
         if broken:
             continue
         codes_by_system = {
@@ -380,7 +401,7 @@ def _resolve(
             title=spec.title,
             description=spec.description,
             source=spec.source,
-            file=file,
+            file=top.file,
             unit=spec.unit,
             atc=spec.atc,
             includes=spec.includes,

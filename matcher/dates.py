@@ -10,6 +10,16 @@ N such that birth date plus N years is on or before that date.
 means on or before D - N. A date with only a year or a month (``2024``, ``2024-05``) stands for
 every day of that period; a criterion is decided only when every possible day gives the same
 answer, otherwise it is ``unknown``.
+
+**Date-times and time zones.** A date-time (``2013-04-21T22:26:37+05:00``, as FHIR writes them) is
+kept as the calendar date written in it, whatever its offset: ``2013-04-21T23:30:00-08:00`` is
+2013-04-21, although it was already 04-22 in UTC. The as-of date is a calendar date with no zone,
+and the local date is the one the record's author saw and the clinician reads; converting to UTC
+would move evening records to the next day. The time itself must be possible (hours 00-23, minutes
+and seconds 00-59, a leap second 60, offsets within -14:00..+14:00 as FHIR allows) but is not used.
+
+**Digits.** Dates and durations are written with ASCII digits only: Arabic-Indic or full-width
+digits are refused, not read (Python's regular expressions and ``int()`` take any script's).
 """
 
 from __future__ import annotations
@@ -53,7 +63,15 @@ _UNIT_WORDS: Final = {
     "years": TimeUnit.YEARS,
 }
 DURATION_PATTERN: Final = r"^\s*-?\d+\s+(day|days|week|weeks|month|months|year|years)\s*$"
-_DURATION_RE: Final = re.compile(r"^\s*(-?\d+)\s+([a-z]+)\s*$")
+_DURATION_RE: Final = re.compile(r"^\s*(-?[0-9]+)\s+([a-z]+)\s*$", re.ASCII)
+#: The longest span of each unit: 200 years (criteria look back a lifetime at most).
+MAX_SPAN_YEARS: Final = 200
+_MAX_AMOUNT: Final = {
+    TimeUnit.DAYS: MAX_SPAN_YEARS * 366,
+    TimeUnit.WEEKS: MAX_SPAN_YEARS * 366 // 7,
+    TimeUnit.MONTHS: MAX_SPAN_YEARS * 12,
+    TimeUnit.YEARS: MAX_SPAN_YEARS,
+}
 
 
 def add_months(day: date, months: int) -> date:
@@ -83,13 +101,14 @@ class Duration:
                 "expected a duration such as '30 days', '12 weeks', '3 months' or '1 year'",
             )
         amount = int(match.group(1))
+        unit = _UNIT_WORDS[match.group(2)]
         if amount < 0:
             raise PydanticCustomError("negative_duration", "a duration cannot be negative")
-        if amount > 200 * 366:
+        if amount > _MAX_AMOUNT[unit]:
             raise PydanticCustomError(
-                "invalid_duration", "a duration cannot be longer than 200 years"
+                "invalid_duration", f"a duration cannot be longer than {MAX_SPAN_YEARS} years"
             )
-        return cls(amount, _UNIT_WORDS[match.group(2)])
+        return cls(amount, unit)
 
     def before(self, day: date) -> date:
         """``day`` minus this duration (the start of "the last N" as of ``day``)."""
@@ -151,16 +170,31 @@ def age_on(birth: date, day: date) -> int:
 
 
 _DATE_RE: Final = re.compile(
-    r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
-    r"(?:Z|[+-]\d{2}:\d{2})?)?)?)?$"
+    r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2})(?:T([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.[0-9]+)?)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?$",
+    re.ASCII,
 )
+
+
+def _possible_time(match: re.Match[str]) -> bool:
+    """Hours 00-23, minutes 00-59, seconds 00-60 (a leap second), offset -14:00..+14:00."""
+    hour, minute, second, zone = match.group(4, 5, 6, 7)
+    if hour is None:
+        return True
+    if int(hour) > 23 or int(minute) > 59 or (second is not None and int(second) > 60):
+        return False
+    if zone is None or zone == "Z":
+        return True
+    hours, minutes = int(zone[1:3]), int(zone[4:6])
+    return minutes <= 59 and (hours < 14 or (hours == 14 and minutes == 0))
 
 
 @dataclass(frozen=True, slots=True)
 class PartialDate:
     """A calendar date that may be known only to the year or month (FHIR allows both).
 
-    A date-time is kept as its calendar date as written (the local date of the record).
+    A date-time is kept as its calendar date as written, whatever its time zone (see the module
+    docstring). A bare year may be a number (YAML reads ``birth_date: 1981`` as one).
     """
 
     year: int
@@ -174,6 +208,12 @@ class PartialDate:
             raise PydanticCustomError(
                 "invalid_date",
                 "expected a date as YYYY-MM-DD (or YYYY-MM, YYYY)",
+            )
+        if not _possible_time(match):
+            raise PydanticCustomError(
+                "invalid_date",
+                "not a real time of day: hours are 00-23, minutes 00-59, and a time zone "
+                "is at most 14 hours from UTC",
             )
         year = int(match.group(1))
         month = int(match.group(2)) if match.group(2) else None
@@ -223,6 +263,8 @@ class PartialDate:
                 return cls.of(value)
             if isinstance(value, str):
                 return cls.parse(value)
+            if isinstance(value, int) and not isinstance(value, bool) and 1000 <= value <= 9999:
+                return cls(value)  # a year written as a bare number
             raise PydanticCustomError(
                 "invalid_date",
                 "expected a date as YYYY-MM-DD (or YYYY-MM, YYYY), got {kind}",

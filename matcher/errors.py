@@ -23,8 +23,11 @@ name fields and positions, never patient values: patient data must not leak into
 from __future__ import annotations
 
 import difflib
+import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 __all__ = [
     "CODES",
@@ -34,6 +37,8 @@ __all__ = [
     "InputError",
     "MatcherError",
     "PatientError",
+    "field_like",
+    "printable",
     "suggest",
 ]
 
@@ -49,6 +54,7 @@ CODES: dict[str, str] = {
     "yaml-unsupported": "a YAML feature the format does not allow (complex keys, custom tags)",
     "duplicate-key": "the same key appears twice in one mapping",
     "empty-document": "the file holds no document",
+    "bulk-export": "newline-delimited JSON (a FHIR Bulk Data export) where one patient belongs",
     "not-a-mapping": "the document (or an entry) should be a mapping of keys to values",
     # format (schema) errors
     "unknown-key": "a key that the format does not define",
@@ -71,9 +77,12 @@ CODES: dict[str, str] = {
     "duplicate-trial": "two trial files define the same registry id",
     "unknown-criterion": "an example names a criterion that the trial does not have",
     "file-name": "a file name that does not match the id it defines",
+    "no-trial-files": "a criteria folder that holds no trial file",
     # patient data
     "invalid-patient": "a patient field is invalid",
     "not-fhir": "the input is JSON but not a FHIR R4 Bundle or Patient",
+    # calling the library
+    "invalid-argument": "a library function was given an argument it does not take",
 }
 
 
@@ -89,12 +98,17 @@ class Diagnostic:
     path: str = ""
 
     def render(self) -> str:
-        """``file:line:col: code: message`` -- the form editors and CI logs understand."""
-        where = self.file
+        """``file:line:col: code: message`` -- the form editors and CI logs understand.
+
+        Always one line: control characters in any part (a key holding a newline or a terminal
+        escape, a file name) are shown escaped, so that input cannot forge a second diagnostic
+        or recolour the terminal.
+        """
+        where = printable(self.file)
         if self.line:
             where = f"{where}:{self.line}:{self.column}"
-        at = f" (at {self.path})" if self.path else ""
-        return f"{where}: {self.code}: {self.message}{at}"
+        at = f" (at {printable(self.path)})" if self.path else ""
+        return f"{where}: {self.code}: {printable(self.message)}{at}"
 
 
 class MatcherError(Exception):
@@ -139,14 +153,49 @@ class EngineError(MatcherError):
     """An engine is not available on this Python, or failed while evaluating."""
 
 
-def join_path(parts: Sequence[str | int]) -> str:
-    """Render a path such as ``('inclusion', 2, 'rule', 'age')`` as ``inclusion[2].rule.age``."""
+_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_FIELD_LIKE: Final = re.compile(r"[A-Za-z_]{1,40}")
+
+
+def printable(text: str) -> str:
+    """``text`` with every character a terminal would not print as itself -- a control character
+    (newline, escape), a bidirectional control that reorders the line, an invisible format
+    character -- written as an escape (``\\n``, ``\\x1b``, ``\\u202e``)."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() or char == " " else _escape(char) for char in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return repr(char)[1:-1]
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def field_like(key: str) -> bool:
+    """True when a key may be printed in a message about a patient: letters and underscores, as
+    the format's field names are. A key holding digits or punctuation may be a code or a date
+    (``code:G90.511`` written without its space), which must not reach a message."""
+    return _FIELD_LIKE.fullmatch(key) is not None
+
+
+def join_path(parts: Sequence[str | int], *, private: bool = False) -> str:
+    """Render a path such as ``('inclusion', 2, 'rule', 'age')`` as ``inclusion[2].rule.age``.
+
+    A key that is not a plain name is quoted in brackets (``codes["197527"]``, ``[""]`` for the
+    empty key); with ``private`` (a patient's data), another key that is not field-like is ``[?]``.
+    """
     out = ""
     for part in parts:
         if isinstance(part, int):
             out += f"[{part}]"
-        else:
+        elif private and part and not field_like(part):
+            out += "[?]"
+        elif _NAME.fullmatch(part):
             out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part, ensure_ascii=False)}]"
     return out
 
 

@@ -83,24 +83,15 @@ class Engine(Protocol):
 
 def prepare(patient: Patient, as_of: date) -> PatientFacts:
     """Check the patient against the as-of date and build its facts."""
-    problems = []
+    problem = None
     if patient.birth_date is not None:
         if patient.birth_date.first > as_of:
-            problems.append(
-                Diagnostic(
-                    "invalid-patient", "birth date is after the as-of date", path="birth_date"
-                )
-            )
+            problem = "birth date is after the as-of date"
         elif age_on(patient.birth_date.last, as_of) > MAX_AGE:
-            problems.append(
-                Diagnostic(
-                    "invalid-patient",
-                    f"birth date gives an age over {MAX_AGE} on the as-of date",
-                    path="birth_date",
-                )
-            )
-    if problems:
-        raise PatientError(problems)
+            problem = f"birth date gives an age over {MAX_AGE} on the as-of date"
+    if problem is not None:
+        file, path, line, column = patient.origin_of("birth_date")
+        raise PatientError([Diagnostic("invalid-patient", problem, file, line, column, path)])
     return PatientFacts.build(patient, as_of)
 
 

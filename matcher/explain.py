@@ -1,7 +1,11 @@
 """Rendering for people: check results, trials and concept sets as plain text.
 
 Nothing here evaluates anything: results arrive complete from ``matcher.evaluate`` and are only
-formatted. Colour is added through a ``Style`` callback, so the CLI decides whether the output is a
+formatted. Text that comes from the input (the patient's id and record names in reasons and
+evidence, titles) goes through ``printable``: a newline or a terminal escape in a record cannot
+forge lines or recolour the terminal.
+
+Colour is added through a ``Style`` callback, so the CLI decides whether the output is a
 terminal; the text is the same either way. JSON is not rendered here: it is the ``as_dict()`` of the
 result types (``matcher.results``), the documented contract.
 """
@@ -26,6 +30,7 @@ from matcher.compile import (
     StatusLeaf,
 )
 from matcher.concepts import ConceptLibrary, ConceptSet
+from matcher.errors import printable
 from matcher.patient import ATTRIBUTES
 from matcher.results import CheckResult, CriterionResult, TrialResult
 from matcher.schema import Outcome, Verdict
@@ -88,7 +93,7 @@ def render_check(result: CheckResult, *, explain: bool = False, style: Style = p
     """A ranked summary table, then one block per trial (every criterion with ``explain``)."""
     count = len(result.trials)
     lines = [
-        style(f"Patient {result.patient}", "heading")
+        style(f"Patient {printable(result.patient)}", "heading")
         + f"  as of {result.as_of}  engine {result.engine}  "
         f"{count} trial{'s' if count != 1 else ''}",
         "",
@@ -102,7 +107,7 @@ def render_check(result: CheckResult, *, explain: bool = False, style: Style = p
         status = _STATUS_WORD.get(trial.status, trial.status)
         lines.append(
             f" {rank:>2}  {trial.trial:<12} {verdict} {trial.score:>5.2f}  {status:<12} "
-            f"{_truncate(trial.title, 48)}"
+            f"{_truncate(printable(trial.title), 48)}"
         )
     for trial in result.trials:
         lines.append("")
@@ -113,7 +118,7 @@ def render_check(result: CheckResult, *, explain: bool = False, style: Style = p
 def _trial_block(trial: TrialResult, *, explain: bool, style: Style) -> list[str]:
     head = style(f"{trial.trial}  {_VERDICT_WORD[trial.verdict]}", trial.verdict.value)
     lines = [f"{head}  score {trial.score:.2f}  ({trial.status.replace('_', ' ')})"]
-    lines.append(f"  {trial.title}")
+    lines.append(f"  {printable(trial.title)}")
     if trial.verdict is Verdict.INELIGIBLE:
         deciding = [c for c in trial.criteria if c.blocks]
         label = "why not"
@@ -125,25 +130,25 @@ def _trial_block(trial: TrialResult, *, explain: bool, style: Style) -> list[str
         label = ""
     if deciding:
         lines.append(f"  {label}:")
-        lines.extend(f"    - [{c.kind}] {c.id}: {c.reason}" for c in deciding)
+        lines.extend(f"    - [{c.kind}] {c.id}: {printable(c.reason)}" for c in deciding)
     if trial.eligible_from is not None:
         note = f"  eligible from {trial.eligible_from}"
         if trial.must_stop:
-            note += " if stopped by the as-of date: " + "; ".join(trial.must_stop)
+            note += " if stopped by the as-of date: " + printable("; ".join(trial.must_stop))
         lines.append(style(note, "review"))
     if trial.missing:
         lines.append("  missing:")
-        lines.extend(f"    - {m}" for m in trial.missing)
+        lines.extend(f"    - {printable(m)}" for m in trial.missing)
     held = [text for text, item in zip(trial.to_confirm, trial.reviews, strict=True) if item.blocks]
     asked = [
         text for text, item in zip(trial.to_confirm, trial.reviews, strict=True) if not item.blocks
     ]
     if held:
         lines.append("  to confirm before it can be eligible:")
-        lines.extend(f"    - {item}" for item in held)
+        lines.extend(f"    - {printable(item)}" for item in held)
     if asked:
         lines.append("  to confirm at screening:")
-        lines.extend(f"    - {item}" for item in asked)
+        lines.extend(f"    - {printable(item)}" for item in asked)
     if explain:
         lines.append("  criteria:")
         for criterion in trial.criteria:
@@ -153,8 +158,9 @@ def _trial_block(trial: TrialResult, *, explain: bool, style: Style) -> list[str
 
 def _criterion_lines(criterion: CriterionResult, style: Style) -> list[str]:
     outcome = style(f"{_OUTCOME_WORD[criterion.outcome]:<8}", criterion.outcome.value)
-    lines = [f"    {outcome} [{criterion.kind[:3]}] {criterion.id}: {criterion.reason}"]
-    lines.extend(style(f"             · {e}", "dim") for e in criterion.evidence)
+    reason = printable(criterion.reason)
+    lines = [f"    {outcome} [{criterion.kind[:3]}] {criterion.id}: {reason}"]
+    lines.extend(style(f"             · {printable(e)}", "dim") for e in criterion.evidence)
     return lines
 
 

@@ -920,4 +920,4 @@ def patient_from_fhir(data: Mapping[str, Any], *, source: str = "<fhir>") -> Pat
     patient = reader.build(Patient, values, where, patients[0].path)
     if patient is None:
         raise PatientError(reader.problems)
-    return patient
+    return patient.with_origin(source, {name: (path, 0, 0) for name, path in where.items()})

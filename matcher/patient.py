@@ -25,9 +25,12 @@ from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -35,7 +38,7 @@ from pydantic_core import PydanticCustomError
 
 from matcher.codes import canonical_code, canonical_system
 from matcher.dates import PartialDate
-from matcher.errors import suggest
+from matcher.errors import PatientError, field_like, suggest
 
 __all__ = [
     "ATTRIBUTES",
@@ -59,6 +62,34 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, str_max_length=2000)
+
+    def __init__(self, **data: Any) -> None:
+        """Build from fields in code; invalid fields raise ``PatientError`` naming each one."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            from matcher.source import Document  # the model is imported before these modules
+            from matcher.validation import diagnostics_from_validation
+
+            where = Document(f"<{type(self).__name__}>", data, private=True)
+            raise PatientError(diagnostics_from_validation(exc, where, type(self))) from None
+
+    # pydantic calls a model's own ``__init__`` from validation too (``model_validate``, nested
+    # records), unless the method bears the mark of ``BaseModel.__init__``. This one only turns
+    # the error of a direct call into a ``PatientError``: the readers locate their own errors.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+
+def _word(value: Any) -> Any:
+    """A coded value as people write it, in the form of the value set: ``Female`` is ``female``,
+    ``on-hold`` and ``On hold`` are ``on_hold``."""
+    if isinstance(value, str):
+        return "_".join(value.strip().lower().replace("-", " ").split())
+    return value
+
+
+#: Enumerated values are read case-insensitively, with hyphens or spaces for underscores.
+Word = BeforeValidator(_word)
 
 
 class Sex(StrEnum):
@@ -95,6 +126,12 @@ OBSERVATION_RANGES: Final[Mapping[tuple[str, str], tuple[float, float, str]]] = 
     ("loinc", "72514-3"): (0.0, 10.0, "{score}"),  # pain severity 0-10 verbal numeric rating
     ("loinc", "8480-6"): (0.0, 400.0, "mm[Hg]"),  # systolic blood pressure
     ("loinc", "8462-4"): (0.0, 300.0, "mm[Hg]"),  # diastolic blood pressure
+}
+#: What each ranged observation is, for messages (which never repeat a record's code).
+_RANGE_NAMES: Final = {
+    ("loinc", "72514-3"): "a 0-10 pain score",
+    ("loinc", "8480-6"): "a systolic blood pressure",
+    ("loinc", "8462-4"): "a diastolic blood pressure",
 }
 
 
@@ -185,8 +222,8 @@ class Condition(_Coded):
 
     onset: PartialDate | None = None
     abatement: PartialDate | None = None
-    clinical_status: ClinicalStatus | None = None
-    verification_status: VerificationStatus | None = None
+    clinical_status: Annotated[ClinicalStatus | None, Word] = None
+    verification_status: Annotated[VerificationStatus | None, Word] = None
 
     @model_validator(mode="after")
     def _order(self) -> Self:
@@ -212,7 +249,7 @@ class Medication(_Coded):
 
     start: PartialDate | None = None
     end: PartialDate | None = None
-    status: MedicationStatus | None = None
+    status: Annotated[MedicationStatus | None, Word] = None
 
     @model_validator(mode="after")
     def _order(self) -> Self:
@@ -238,7 +275,7 @@ class Observation(_Coded):
                 raise PydanticCustomError(
                     "out_of_range",
                     f"'value' is outside the possible range {bounds[0]:g}-{bounds[1]:g} "
-                    f"of {system} {code}",
+                    f"of {_RANGE_NAMES.get((system, code), 'this observation')}",
                 )
         return self
 
@@ -265,7 +302,7 @@ class Patient(_Model):
 
     id: Text
     birth_date: PartialDate | None = None
-    sex: Sex | None = None
+    sex: Annotated[Sex | None, Word] = None
     deceased: bool = False
     deceased_date: PartialDate | None = None
     attributes: dict[str, AttributeValue] = Field(default_factory=dict)
@@ -274,20 +311,48 @@ class Patient(_Model):
     observations: tuple[Observation, ...] = ()
     pregnancy: PregnancyStatus | None = None
     lactation: LactationStatus | None = None
-    unreviewed: tuple[Literal["conditions", "medications"], ...] = Field(
+    unreviewed: tuple[Annotated[Literal["conditions", "medications"], Word], ...] = Field(
         default=(),
         description="coded sections that may be incomplete: absence there means unknown",
     )
+    #: Where the profile came from: its file, and the path, line and column of located fields.
+    _origin: tuple[str, Mapping[str, tuple[str, int, int]]] | None = PrivateAttr(default=None)
+
+    def __eq__(self, other: object) -> bool:
+        """Patients are equal when their data are, wherever each was read from."""
+        if not isinstance(other, Patient):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    #: ``attributes`` is a dict, so a patient was never hashable; now it says so.
+    __hash__ = None  # type: ignore[assignment]
+
+    def with_origin(self, file: str, places: Mapping[str, tuple[str, int, int]]) -> Self:
+        """Record where the profile was read (``places``: field -> (path, line, column)), so that
+        a problem found only when it is checked (a birth date after the as-of date) points at the
+        text. Called once by the readers, before the patient is handed out."""
+        self._origin = (file, dict(places))
+        return self
+
+    def origin_of(self, name: str) -> tuple[str, str, int, int]:
+        """(file, path, line, column) of a field; a patient built in code is ``<patient>``."""
+        if self._origin is None:
+            return "<patient>", name, 0, 0
+        file, places = self._origin
+        path, line, column = places.get(name, (name, 0, 0))
+        return file, path or name, line, column
 
     @field_validator("attributes")
     @classmethod
     def _attributes(cls, value: dict[str, AttributeValue]) -> dict[str, AttributeValue]:
+        value = {name: _word(item) for name, item in value.items()}
         for name, item in value.items():
             spec = ATTRIBUTES.get(name)
             if spec is None:
+                shown = f" {name!r}" if field_like(name) else ""
                 raise PydanticCustomError(
                     "unknown_attribute",
-                    f"unknown attribute {name!r}{suggest(name, tuple(ATTRIBUTES))} "
+                    f"unknown attribute{shown}{suggest(name, tuple(ATTRIBUTES))} "
                     f"(known: {', '.join(ATTRIBUTES)})",
                 )
             if spec.boolean != isinstance(item, bool) or (

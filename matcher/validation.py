@@ -6,7 +6,13 @@ the type is mapped to one of the codes in ``matcher.errors.CODES``, and unknown 
 names get a "did you mean" hint from the names the format does define.
 
 Messages never repeat the offending *value* (only keys and names), so the same code serves patient
-files, whose values are private.
+files, whose values are private. In a patient's data (``Document.private``) even an unknown key is
+named only when it looks like a field name (letters and underscores) or resembles one: a key such as
+``code:G90.511`` (a space forgotten after the colon) holds the patient's code.
+
+Hints are given where people commonly err: ``gender`` for ``sex``, ``dob`` for ``birth_date``, a
+word such as ``ongoing`` where a date belongs, a code written as a bare number (YAML reads ``0123``
+as the number 83).
 """
 
 from __future__ import annotations
@@ -18,9 +24,9 @@ from typing import Any, Final, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from matcher.errors import Diagnostic, InputError, suggest
+from matcher.errors import Diagnostic, InputError, field_like, join_path, suggest
 from matcher.schema import RULE_NAMES
-from matcher.source import Document, SourceProblems, parse_yaml, read_text
+from matcher.source import MAX_YAML_BYTES, Document, SourceProblems, parse_yaml, read_text
 
 __all__ = ["diagnostics_from_validation", "kind_of", "plain_message", "read_model"]
 
@@ -29,6 +35,7 @@ _Model = TypeVar("_Model", bound=BaseModel)
 _CODES: Final = {
     "extra_forbidden": "unknown-key",
     "missing": "missing-key",
+    "missing_key": "missing-key",
     "unknown_rule": "unknown-rule",
     "reversed_range": "reversed-range",
     "invalid_duration": "invalid-duration",
@@ -41,6 +48,21 @@ _CODES: Final = {
     "dict_type": "not-a-mapping",
 }
 
+
+#: Keys people write for a field of another name (compared in lower case).
+_SYNONYMS: Final = {
+    "gender": "sex",
+    "dob": "birth_date",
+    "birthdate": "birth_date",
+    "date_of_birth": "birth_date",
+    "birthday": "birth_date",
+    "date_of_death": "deceased_date",
+    "diagnoses": "conditions",
+    "drugs": "medications",
+}
+_NOTES: Final = {"sex": " (biological sex: female or male)"}
+#: Date fields whose absence itself says something: no end means ongoing.
+_ENDS: Final = frozenset({"end", "abatement"})
 
 _PATTERNS: Final = {
     r"^[a-z][a-z0-9_]*$": "expected a name of lower-case letters, digits and underscores, "
@@ -85,16 +107,49 @@ def kind_of(value: Any) -> str:
     return "a mapping" if isinstance(value, dict) else type(value).__name__
 
 
-def _message(error: ErrorDetails, model: type[BaseModel]) -> str:
+def _unknown_key(key: str, model: type[BaseModel], private: bool) -> str:
+    if not key.strip():
+        return "a key with no name: write the field name before the colon"
+    known = _known_keys(model)
+    if key in known:
+        return f"key {key!r} is not allowed here"
+    target = _SYNONYMS.get(key.lower())
+    if target is None and key.lower() in known:
+        target = key.lower()
+    head, colon, _ = key.partition(":")
+    if target is None and colon and head.strip() in known:
+        return (
+            f"unknown key: a colon with no space after it joins the key {head.strip()!r} to its "
+            f"value; write '{head.strip()}: ...'"
+        )
+    hint = f"; did you mean {target!r}?{_NOTES.get(target, '')}" if target else suggest(key, known)
+    if private and not field_like(key) and not hint:
+        return "unknown key (not shown: it holds digits or punctuation, as data do)"
+    return f"unknown key {key!r}{hint}"
+
+
+def _message(error: ErrorDetails, model: type[BaseModel], private: bool) -> str:
     kind = error["type"]
     loc = error["loc"]
     given = error.get("input")
     if kind == "extra_forbidden":
-        key = str(loc[-1]) if loc else "?"
-        known = _known_keys(model)
-        if key in known:
-            return f"key {key!r} is not allowed here"
-        return f"unknown key {key!r}{suggest(key, known)}"
+        return _unknown_key(str(loc[-1]) if loc else "?", model, private)
+    if kind == "string_type" and isinstance(given, int | float) and not isinstance(given, bool):
+        field = str(loc[-1]) if loc else ""
+        if field == "code":
+            return (
+                'expected text, got a number: write codes in quotes (code: "0123"); unquoted, '
+                "YAML reads them as numbers and drops leading zeros"
+            )
+        return "expected text, got a number: write it in quotes"
+    if kind == "invalid_date" and isinstance(given, str) and given.strip().isalpha():
+        field = str(loc[-1]) if loc else ""
+        if field in _ENDS:
+            return (
+                f"expected a date as YYYY-MM-DD, not a word: a record still going on has no end "
+                f"date, so leave {field!r} out"
+            )
+        return "expected a date as YYYY-MM-DD, not a word: leave the field out when not known"
     if kind == "string_pattern_mismatch":
         pattern = str((error.get("ctx") or {}).get("pattern", ""))
         return _PATTERNS.get(pattern, f"expected text matching {pattern}")
@@ -141,11 +196,14 @@ def diagnostics_from_validation(
             len(other["loc"]) > len(loc) and other["loc"][: len(loc)] == loc for other in errors
         ):
             continue  # pydantic counts only the valid items: "at least 1 item, not 0" is noise
-        path, line, column = document.locate(loc, at_key=error["type"] == "extra_forbidden")
-        if error["type"] == "extra_forbidden" and not path.endswith(str(loc[-1]) if loc else ""):
-            path = f"{path}.{loc[-1]}" if path else str(loc[-1])
+        extra = error["type"] == "extra_forbidden"
+        found, line, column = document.walk(loc, at_key=extra)
+        if extra and loc and tuple(found[-1:]) != (loc[-1],):
+            found = (*found, loc[-1])  # the key itself, when the data no longer holds it
+        path = join_path(found, private=document.private)
         code = _CODES.get(error["type"], "invalid-value")
-        out.append(Diagnostic(code, _message(error, model), document.file, line, column, path))
+        message = _message(error, model, document.private)
+        out.append(Diagnostic(code, message, document.file, line, column, path))
     return out
 
 
@@ -156,7 +214,7 @@ def read_model(
     located problems to ``problems`` and return ``None`` (one bad file among many loads no less
     of the others)."""
     try:
-        document = parse_yaml(read_text(path), str(path))
+        document = parse_yaml(read_text(path, limit=MAX_YAML_BYTES), str(path))
     except (InputError, SourceProblems) as exc:
         problems.extend(exc.diagnostics)
         return None

@@ -103,7 +103,7 @@ def test_alias_bomb_patient_is_refused_without_expanding(tmp_path: Path) -> None
         (
             "deep.json",
             '{"id": "x", "attributes": ' + "[" * 100_000 + "]" * 100_000 + "}",
-            ("the document nests too deeply", 0, 0),  # the JSON parser gives no position
+            ("the document nests deeper than 100 levels", 1, 126),
         ),
     ],
 )
@@ -123,7 +123,7 @@ def test_50_mb_yaml_patient_is_refused_unread(
     path = write(tmp_path, "big.yaml", "id: big\n" + "#" * (50 * MB) + "\n")
     error = refused(path)
     assert isinstance(error, matcher.InputError)
-    message = "file is 50.0 MB; the limit for this kind of file is 8 MB"
+    message = "file is 50.0 MB; the limit for YAML is 8 MB"
     assert error.diagnostics == (Diagnostic("file-too-large", message, str(path)),)
     assert cli(capsys, "check", str(path)) == (3, "", f"{path}: file-too-large: {message}\n")
 
@@ -153,7 +153,7 @@ def test_50_mb_criteria_file_is_reported_and_the_others_still_load(folder: Trial
     assert catalog.problems == (
         Diagnostic(
             "file-too-large",
-            "file is 50.0 MB; the limit for this kind of file is 8 MB",
+            "file is 50.0 MB; the limit for YAML is 8 MB",
             str(big),
         ),
     )
@@ -262,7 +262,7 @@ def test_tab_indentation_is_a_located_syntax_error(tmp_path: Path) -> None:
     assert refused(path).diagnostics == (
         Diagnostic(
             "yaml-syntax",
-            "while scanning for the next token found character that cannot start any token",
+            "a tab character indents this line: indent YAML with spaces only",
             str(path),
             3,
             1,
@@ -292,7 +292,7 @@ def test_tabs_between_tokens_are_accepted(tmp_path: Path, name: str, text: str) 
         ),
         (
             "base: &b {sex: male}\nid: x\n<<: *b\n",
-            ("yaml-unsupported", "merge keys ('<<') are not supported", 3, 1, "<<"),
+            ("yaml-unsupported", "merge keys ('<<') are not supported", 3, 1, '["<<"]'),
         ),
         (
             "id: x\n---\nid: y\n",
@@ -314,7 +314,7 @@ def test_fields_of_the_wrong_name_or_type(tmp_path: Path) -> None:
     path = write(tmp_path, "shape.yaml", "ID: 12345\nsexe: male\nattributes: [veteran]\n")
     assert refused(path).diagnostics == (
         Diagnostic("missing-key", "missing required key 'id'", str(path), 1, 1),
-        Diagnostic("unknown-key", "unknown key 'ID'", str(path), 1, 1, "ID"),
+        Diagnostic("unknown-key", "unknown key 'ID'; did you mean 'id'?", str(path), 1, 1, "ID"),
         Diagnostic(
             "unknown-key", "unknown key 'sexe'; did you mean 'sex'?", str(path), 2, 1, "sexe"
         ),
@@ -382,15 +382,28 @@ def test_duplicate_keys_in_a_yaml_patient(tmp_path: Path) -> None:
     ids=["profile", "fhir"],
 )
 def test_duplicate_keys_in_a_json_patient(tmp_path: Path, data: str) -> None:
+    """Each repeated key with its line, column and path, as in YAML."""
     path = write(tmp_path, "dup.json", data)
-    first, second = ("onset", "sex") if "conditions" in data else ("gender", "birthDate")
-    assert refused(path).diagnostics == (
+    profile = "conditions" in data
+    first, second = ("onset", "sex") if profile else ("gender", "birthDate")
+    at = (
+        [(1, 80, "conditions[0].onset"), (1, 99, "sex")]
+        if profile
+        else [
+            (1, 58, "gender"),
+            (1, 99, "birthDate"),
+        ]
+    )
+    assert refused(path).diagnostics == tuple(
         Diagnostic(
-            "duplicate-key", f"key {first!r} appears more than once in a mapping", str(path)
-        ),
-        Diagnostic(
-            "duplicate-key", f"key {second!r} appears more than once in a mapping", str(path)
-        ),
+            "duplicate-key",
+            f"key {key!r} is already defined on line 1; each key may appear once",
+            str(path),
+            line,
+            column,
+            where,
+        )
+        for key, (line, column, where) in zip((first, second), at, strict=True)
     )
 
 
@@ -425,7 +438,8 @@ def test_impossible_as_of_date_is_a_usage_error(capsys: pytest.CaptureFixture[st
         2,
         "",
         "Usage: matcher check [OPTIONS] PATIENT_FILE\nTry 'matcher check --help' for help.\n\n"
-        "Error: Invalid value: '2026-02-30' is not a date as YYYY-MM-DD\n",
+        "Error: Invalid value for '--as-of': '2026-02-30' is not a real date (day is out of range "
+        "for month)\n",
     )
 
 
@@ -448,15 +462,15 @@ def test_ages_over_150_are_refused_when_checked(
         return
     with pytest.raises(matcher.PatientError) as caught:
         matcher.check(patient, matcher.load_trials(), as_of=AS_OF)
-    problem = Diagnostic(
-        "invalid-patient", "birth date gives an age over 150 on the as-of date", path="birth_date"
-    )
+    message = "birth date gives an age over 150 on the as-of date"
+    problem = Diagnostic("invalid-patient", message, "<patient>", path="birth_date")
     assert caught.value.diagnostics == (problem,)
     path = write(tmp_path, "old.yaml", f"id: old\nbirth_date: {birth}\n")
+    located = Diagnostic("invalid-patient", message, str(path), 2, 13, "birth_date")
     assert cli(capsys, "check", str(path), "--as-of", "2026-11-21") == (
         3,
         "",
-        f"{problem.render()}\nmatcher: error: the patient file cannot be used\n",
+        f"{located.render()}\nmatcher: error: the patient file cannot be used\n",
     )
 
 
@@ -489,8 +503,16 @@ def test_nan_and_infinity_in_json_are_refused(tmp_path: Path, constant: str, fhi
     else:
         text = f'{{"id": "x", "observations": [{{"display": "pain", "value": {constant}}}]}}'
     path = write(tmp_path, "nan.json", text)
+    column, where = (
+        (110, "entry[0].resource.valueQuantity.value")
+        if fhir
+        else (
+            59,
+            "observations[0].value",
+        )
+    )
     assert refused(path).diagnostics == (
-        Diagnostic("json-syntax", f"{constant} is not a JSON number", str(path)),
+        Diagnostic("json-syntax", f"{constant} is not a JSON number", str(path), 1, column, where),
     )
 
 

@@ -127,7 +127,8 @@ def test_check_only_some_trials() -> None:
             ("check", "tests/data/patients/veteran.yaml", "--as-of", "21/11/2026"),
             2,
             "Usage: matcher check [OPTIONS] PATIENT_FILE\nTry 'matcher check --help' for help.\n\n"
-            "Error: Invalid value: '21/11/2026' is not a date as YYYY-MM-DD\n",
+            "Error: Invalid value for '--as-of': '21/11/2026' is not a date as YYYY-MM-DD "
+            "(such as 2026-11-21)\n",
         ),
         (
             ("check", "no-such-patient.yaml"),
@@ -170,8 +171,8 @@ def test_invalid_patient_names_the_fields(tmp_path: Path) -> None:
     assert done.stderr == (
         f"{path}:2:13: invalid-value: not a real date: day is out of range for month "
         "(at birth_date)\n"
-        f"{path}:4:5: invalid-value: 'value' is outside the possible range 0-10 of loinc 72514-3 "
-        "(at observations[0])\n"
+        f"{path}:4:5: invalid-value: 'value' is outside the possible range 0-10 of a 0-10 pain "
+        "score (at observations[0])\n"
         "matcher: error: the patient file cannot be used\n"
     )
 

@@ -654,7 +654,7 @@ def test_invalid_values_name_the_path_not_the_value() -> None:
         (
             "invalid-patient",
             "entry[2].resource.valueQuantity.value",
-            "'value' is outside the possible range 0-10 of loinc 72514-3",
+            "'value' is outside the possible range 0-10 of a 0-10 pain score",
         ),
         (
             "invalid-patient",
