@@ -69,17 +69,26 @@ sorted, so evidence lists records in the order the python engine gives them.
   hashes below ``_MAX_FACTS`` (a test proves it with the C core's hash). The "observed" and
   "deferred" return codes are ``EngineError`` all the same. No fact or test uses the field names
   ``id`` and ``sid``, whose values the C core leaves pointing into freed memory;
-* *truncation and uninitialised sessions*: a sentinel fact ``{t: go}`` is asserted last and its rule
-  must fire exactly once: a batch the C parser cut short is an ``EngineError``, and every session
-  has started an action before ``delete_state``, which frees uninitialised pointers otherwise;
+* *truncation*: a sentinel fact ``{t: go}`` is asserted last and its rule must fire exactly once:
+  a batch the C parser cut short is an ``EngineError``;
+* *uninitialised sessions*: ``delete_state`` frees the two buffers of a session's current action,
+  which the C core never initialises when it creates a session (``createStateNode``) and sets only
+  when an action starts; a fresh slot of its session pool may hold any bytes. So every ruleset is
+  *primed* when it is compiled: a session holding only the sentinel is run to its end and deleted,
+  which leaves those two pointers null in the pool's slot. A ruleset never has more than one live
+  session, and the pool reuses the slot it freed last, so every later session starts from that
+  primed slot and can be deleted safely whether or not an action started;
 * *over-read*: every ``$and`` holding a join test ends with a copy of its first join test, which
   keeps the C core's short-circuit evaluation from reading past the expression (an out-of-bounds
   read that AddressSanitizer reports on these very rules without the copy);
 * *sessions*: each session is deleted in ``finally``, so a ruleset never has more than one live
-  session (the cap is 1,024). A session in which no action started is never deleted (that is the
-  crash above, and retrying a half-created session crashes too): its ruleset is retired with
-  ``delete_ruleset``, which does not visit sessions, and compiled again on next use. Any failure
-  of the C core retires the ruleset the same way;
+  session (the cap is 1,024), and any failure of the C core then retires the ruleset with
+  ``delete_ruleset``: it is compiled (and primed) again on next use. A failed session is deleted
+  first, because ``delete_ruleset`` frees the ruleset's session pool but not the buffers of the
+  sessions in it (about a megabyte for a trial of this catalog): without that, every failure
+  leaked them. Only two sessions are left undeleted, with their ruleset retired: one whose
+  assertion ran out of memory (the C core may have half-created it, with pointers not yet set)
+  and a priming session in which no action started (its slot was never primed);
 * *callbacks*: no Python code runs inside the C core. The firings are read after the session is
   closed (``_on_firing``); any exception while reading them, like any C-core error, is raised as
   ``EngineError`` naming the trial, never a patient value.
@@ -503,6 +512,8 @@ class _Ruleset:
     leaves: tuple[Leaf, ...]
     targets: dict[str, _Target]
     retired: bool = False
+    #: True once a session has run to its end in this ruleset (see "uninitialised sessions").
+    primed: bool = False
 
 
 @dataclass(eq=False)
@@ -654,14 +665,23 @@ class DurableEngine:
                     raise EngineError(
                         f"the durable-rules engine could not compile trial {trial.id}: {exc}"
                     ) from exc
-                rulesets.append(_Ruleset(handle, tuple(leaf for leaf, _ in chunk), targets))
+                ruleset = _Ruleset(handle, tuple(leaf for leaf, _ in chunk), targets)
+                rulesets.append(ruleset)
+                self._prime(trial, ruleset)
         except BaseException:
             self._delete(rulesets)
             raise
         return rulesets
 
+    def _prime(self, trial: CompiledTrial, ruleset: _Ruleset) -> None:
+        """Run a session holding only the sentinel to its end (see "uninitialised sessions")."""
+        _collect(ruleset, self._session(trial, ruleset, []), _Found(0))
+        ruleset.primed = True
+
     def _delete(self, rulesets: Iterable[_Ruleset]) -> None:
         for ruleset in rulesets:
+            if ruleset.retired:  # deleted already: a handle is never freed twice
+                continue
             ruleset.retired = True
             with contextlib.suppress(Exception):  # a failure leaves nothing else to free
                 self._native.delete_ruleset(ruleset.handle)
@@ -718,10 +738,18 @@ class DurableEngine:
             payload.append({**fact, "id": f"f{number}", "sid": sid})
         text = json.dumps(payload, allow_nan=False)
         messages: list[str] = []
-        started = closed = False
+        # Whether the session can be deleted: not before its assertion reached the C core, nor
+        # after it ran out of memory there (the session may be half-created); in an unprimed
+        # ruleset only once an action started.
+        deletable = started = closed = False
         failure: Exception | None = None
         try:
-            code, offset = native.assert_facts(handle, text)
+            deletable = True
+            try:
+                code, offset = native.assert_facts(handle, text)
+            except MemoryError:
+                deletable = False
+                raise
             message = native.start_action_for_state(handle, offset)
             started = message is not None
             while message is not None:
@@ -733,7 +761,7 @@ class DurableEngine:
         except Exception as exc:
             failure = exc
         finally:
-            closed = self._close(ruleset, sid, started)
+            closed = self._close(ruleset, sid, deletable and (started or ruleset.primed))
             if not closed or failure is not None:
                 self._delete([ruleset])  # retired: compiled again on next use
         if failure is not None or not closed:
@@ -744,13 +772,10 @@ class DurableEngine:
             ) from failure
         return messages
 
-    def _close(self, ruleset: _Ruleset, sid: str, started: bool) -> bool:
-        """Delete session ``sid``; False when that is not safe or failed.
-
-        ``delete_state`` frees pointers that only a started action sets, and retrying a session
-        that failed to be created crashes the C core: a session in which no action started is
-        left alone, and its ruleset retired (``delete_ruleset`` does not visit sessions)."""
-        if not started:
+    def _close(self, ruleset: _Ruleset, sid: str, safe: bool) -> bool:
+        """Delete session ``sid``; False when that is not ``safe`` (see "uninitialised sessions"
+        and "sessions" above: the session is then left to its retired ruleset) or failed."""
+        if not safe:
             return False
         try:
             self._native.delete_state(ruleset.handle, sid)
