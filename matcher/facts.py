@@ -7,14 +7,23 @@ engine decides "was this drug used in that window?" with four integer comparison
 
 * a medication is in use from ``start_lo..start_hi`` until ``end_lo..end_hi``; an active order
   without an end date runs past the as-of date; a completed or stopped one without an end date
-  ended at an unknown day between its start and the day before the as-of date; on-hold or
-  unknown-status orders may have ended any time after they started; cancelled, not-taken,
-  intended and entered-in-error records are not use and are left out;
-* a condition holds from ``onset`` until ``abatement``; without an abatement date it holds past
-  the as-of date unless its clinical status says it resolved (then it ended before the as-of
-  date); refuted and entered-in-error conditions are left out, and unconfirmed, provisional and
-  differential ones can never decide a criterion on their own (``certain`` is false);
+  ended at an unknown day between its start and the day before the as-of date (the as-of day
+  itself when it started that day); on-hold or unknown-status orders may have ended any time
+  after they started; cancelled, not-taken, intended and entered-in-error records are not use
+  and are left out;
+* a condition holds from ``onset`` until ``abatement`` (the day it resolved, not included);
+  without an abatement date it holds past the as-of date unless its clinical status says it
+  resolved (then it resolved at an unknown day between its onset and the as-of date); refuted and
+  entered-in-error conditions are left out, and unconfirmed, provisional and differential ones
+  can never decide a criterion on their own (``certain`` is false);
 * an observation has a date interval, a value and a unit.
+
+**Partial dates, one rule.** An interval holds every day a date could be, and a bound derived
+from another date holds every day *that* date could be: an order started "2025" and completed
+without an end date may have started on 2025-12-31 and been taken that day, so as of 2025-12-31
+its end interval reaches the as-of day and "in use today" is unknown, never "not current". The
+engines then decide a record only when every pair of days the intervals allow gives the same
+answer.
 
 The facts also memoise which records belong to which concept set, so that a thousand trials naming
 the same drug class look the records up once per patient.
@@ -357,7 +366,8 @@ def _condition(index: int, record: Condition, today: int) -> ConditionFact | Non
     if record.abatement is not None:
         abate_lo, abate_hi = _interval(record.abatement, FAR_PAST, FAR_FUTURE)
     elif record.clinical_status in _RESOLVED:
-        abate_lo, abate_hi = onset_lo, max(onset_lo, today - 1)
+        # Resolved by the as-of day: not active on it, at the latest resolved that day.
+        abate_lo, abate_hi = onset_lo, max(onset_lo, today)
     else:
         abate_lo = abate_hi = FAR_FUTURE
     return ConditionFact(
@@ -383,7 +393,9 @@ def _medication(index: int, record: Medication, today: int) -> MedicationFact | 
     if record.end is not None:
         end_lo, end_hi = _interval(record.end, FAR_PAST, FAR_FUTURE)
     elif record.status in _ENDED:
-        end_lo, end_hi = start_lo, max(start_lo, today - 1)
+        # Ended before the as-of day, unless it started that very day (then it ended that day):
+        # a start known only to the month or year may be the as-of day itself.
+        end_lo, end_hi = start_lo, max(start_lo, min(start_hi, today), today - 1)
     elif record.status in _OPEN_END:
         end_lo, end_hi = start_lo, FAR_FUTURE
     else:

@@ -213,6 +213,17 @@ def _status(leaf: StatusLeaf, facts: PatientFacts, matches: Matches) -> LeafResu
     if record is not None and matches.definite:
         outcome = MET if record.positive else NOT_MET
         return LeafResult(outcome, record.describe(leaf.what), (record.describe(leaf.what),))
+    noun = "pregnancy" if leaf.what == "pregnant" else "lactation"
+    if record is not None and record.positive and matches.possible:
+        # A positive status whose partial date may fall in the window stands for every day it
+        # could be: neither sex nor age can set it aside.
+        return LeafResult(
+            UNKNOWN,
+            f"{record.describe(leaf.what)}: cannot tell whether between {start} and "
+            f"{facts.as_of}",
+            (record.describe(leaf.what),),
+            (f"{noun} status recorded since {start}",),
+        )
     if facts.sex is Sex.MALE:
         return LeafResult(NOT_MET, "male patient", ("sex: male",))
     if facts.sex is Sex.FEMALE and facts.age_lo is not None and facts.age_hi is not None:
@@ -226,7 +237,6 @@ def _status(leaf: StatusLeaf, facts: PatientFacts, matches: Matches) -> LeafResu
                 f"female aged {age}: not of childbearing age ({span})",
                 (f"born {facts.birth_date}, female",),
             )
-    noun = "pregnancy" if leaf.what == "pregnant" else "lactation"
     evidence: tuple[str, ...]
     if record is None:
         evidence = (f"no {noun} status on record",)
@@ -295,8 +305,14 @@ def _condition_not_met(
     """
     label = leaf.concept.label
     evidence = tuple(r.describe() for r in others)
+    # A record that certainly begins after the as-of date is not history: waiting for it says
+    # nothing about when the patient qualifies.
     lasting = [
-        r for r in others if r.certain and (leaf.status == "ever" or r.abate_lo > facts.today)
+        r
+        for r in others
+        if r.certain
+        and r.onset_lo <= facts.today
+        and (leaf.status == "ever" or r.abate_lo > facts.today)
     ]
     if leaf.onset_at_least is not None and lasting:
         # Waiting turns a recent onset into an old enough one.
