@@ -39,6 +39,7 @@ from matcher.schema import (
     AgeRule,
     AllRule,
     AnyRule,
+    AtLeastRule,
     AttributeRule,
     ConditionRule,
     Example,
@@ -58,6 +59,7 @@ __all__ = [
     "AgeLeaf",
     "AllNode",
     "AnyNode",
+    "AtLeastNode",
     "AttributeLeaf",
     "Catalog",
     "CompiledCriterion",
@@ -74,7 +76,7 @@ __all__ = [
 ]
 
 CriterionKind = Literal["inclusion", "exclusion"]
-_Shared = TypeVar("_Shared", "AllNode", "AnyNode", "NotNode", "CompiledCriterion")
+_Shared = TypeVar("_Shared", "AllNode", "AnyNode", "NotNode", "AtLeastNode", "CompiledCriterion")
 
 _KEYS: Final = itertools.count()
 _KEYS_LOCK: Final = threading.Lock()
@@ -205,7 +207,17 @@ class NotNode:
     child: Node
 
 
-Node = Leaf | AllNode | AnyNode | NotNode
+@dataclass(frozen=True, slots=True)
+class AtLeastNode:
+    """``count`` or more of ``children`` hold (``all`` is every child, ``any`` one)."""
+
+    count: int
+    children: tuple[Node, ...]
+
+
+Node = Leaf | AllNode | AnyNode | NotNode | AtLeastNode
+#: The composite nodes: every other node is a leaf with a ``key``.
+COMPOSITES: Final = (AllNode, AnyNode, NotNode, AtLeastNode)
 
 
 def iter_leaves(node: Node) -> Iterator[Leaf]:
@@ -213,7 +225,7 @@ def iter_leaves(node: Node) -> Iterator[Leaf]:
     stack: list[Node] = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, AllNode | AnyNode):
+        if isinstance(current, AllNode | AnyNode | AtLeastNode):
             stack.extend(reversed(current.children))
         elif isinstance(current, NotNode):
             stack.append(current.child)
@@ -353,6 +365,14 @@ class _Compiler:
         if isinstance(rule, NotRule):
             child = self.rule(rule.not_, (*path, "not"))
             return None if child is None else self.share(NotNode(child))
+        if isinstance(rule, AtLeastRule):
+            spec = rule.at_least
+            parts = [
+                self.rule(child, (*path, "at_least", "of", i)) for i, child in enumerate(spec.of)
+            ]
+            if any(part is None for part in parts):
+                return None
+            return self.share(AtLeastNode(spec.count, tuple(p for p in parts if p is not None)))
         leaf = self.leaf(rule, path)
         return None if leaf is None else self.intern(leaf)
 
@@ -476,7 +496,7 @@ class _Compiler:
                 )
                 bare = (
                     node.key
-                    if not isinstance(node, AllNode | AnyNode | NotNode | None) and scope is None
+                    if node is not None and not isinstance(node, COMPOSITES) and scope is None
                     else -1
                 )
                 criteria.append(

@@ -15,6 +15,7 @@ from matcher.compile import (
     AgeLeaf,
     AllNode,
     AnyNode,
+    AtLeastNode,
     AttributeLeaf,
     CompiledTrial,
     ConditionLeaf,
@@ -169,6 +170,9 @@ def describe_rule(node: Node) -> str:
         return "any of (" + "; ".join(describe_rule(c) for c in node.children) + ")"
     if isinstance(node, NotNode):
         return f"not ({describe_rule(node.child)})"
+    if isinstance(node, AtLeastNode):
+        parts = "; ".join(describe_rule(c) for c in node.children)
+        return f"at least {node.count} of ({parts})"
     if isinstance(node, AgeLeaf):
         if node.min is not None and node.max is not None:
             return f"age {node.min}-{node.max}"

@@ -219,8 +219,7 @@ def _status(leaf: StatusLeaf, facts: PatientFacts, matches: Matches) -> LeafResu
         # could be: neither sex nor age can set it aside.
         return LeafResult(
             UNKNOWN,
-            f"{record.describe(leaf.what)}: cannot tell whether between {start} and "
-            f"{facts.as_of}",
+            f"{record.describe(leaf.what)}: cannot tell whether between {start} and {facts.as_of}",
             (record.describe(leaf.what),),
             (f"{noun} status recorded since {start}",),
         )

@@ -26,6 +26,7 @@ A rule is a mapping with exactly one key, the rule's name::
     pregnant:   {within: 30 days}
     lactating:  {within: 30 days}
     all: [rule, ...]     any: [rule, ...]     not: rule
+    at_least:   {count: 2, of: [rule, ...]}
 
 This module checks the *shape* of a file. Names that refer to other things (concept sets,
 attributes, units) are resolved by ``matcher.compile``, which has the concept library.
@@ -58,6 +59,8 @@ __all__ = [
     "AgeRule",
     "AllRule",
     "AnyRule",
+    "AtLeastRule",
+    "AtLeastSpec",
     "AttributeRule",
     "ConditionRule",
     "Criterion",
@@ -331,6 +334,28 @@ class NotRule(_Model):
     model_config = ConfigDict(populate_by_name=True)
 
 
+class AtLeastSpec(_Model):
+    """``count`` or more of the rules ``of`` hold ("two of these"), in three-valued logic: met
+    when ``count`` are met, not met when fewer than ``count`` can still be met, else unknown."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    count: Annotated[int, Field(ge=1, le=1000, strict=True)]
+    of: Annotated[tuple[Rule, ...], Field(min_length=2)]
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Self:
+        if self.count > len(self.of):
+            raise PydanticCustomError(
+                "reversed_range",
+                f"at_least: a count of {self.count} can never be reached by {len(self.of)} rules",
+            )
+        return self
+
+
+class AtLeastRule(_Model):
+    at_least: AtLeastSpec
+
+
 _RULE_MODELS: Final[dict[str, type[_Model]]] = {
     "age": AgeRule,
     "sex": SexRule,
@@ -343,6 +368,7 @@ _RULE_MODELS: Final[dict[str, type[_Model]]] = {
     "all": AllRule,
     "any": AnyRule,
     "not": NotRule,
+    "at_least": AtLeastRule,
 }
 #: Every rule name, in the order the README documents them.
 RULE_NAMES: Final = tuple(_RULE_MODELS)
@@ -368,7 +394,8 @@ Rule = Annotated[
     | Annotated[LactatingRule, Tag("lactating")]
     | Annotated[AllRule, Tag("all")]
     | Annotated[AnyRule, Tag("any")]
-    | Annotated[NotRule, Tag("not")],
+    | Annotated[NotRule, Tag("not")]
+    | Annotated[AtLeastRule, Tag("at_least")],
     Discriminator(
         _rule_tag,
         custom_error_type="unknown_rule",
@@ -376,12 +403,13 @@ Rule = Annotated[
     ),
 ]
 
-for _model in (AllRule, AnyRule, NotRule):
+for _model in (AllRule, AnyRule, NotRule, AtLeastSpec, AtLeastRule):
     _model.model_rebuild()
 
 
 def rule_depth(rule: Rule) -> int:
-    """Nesting depth of all/any/not (a leaf rule has depth 1), computed without recursion."""
+    """Nesting depth of all/any/not/at_least (a leaf rule has depth 1), computed without
+    recursion."""
     deepest, stack = 0, [(rule, 1)]
     while stack:
         node, depth = stack.pop()
@@ -392,6 +420,8 @@ def rule_depth(rule: Rule) -> int:
             stack.extend((child, depth + 1) for child in node.any)
         elif isinstance(node, NotRule):
             stack.append((node.not_, depth + 1))
+        elif isinstance(node, AtLeastRule):
+            stack.extend((child, depth + 1) for child in node.at_least.of)
     return deepest
 
 

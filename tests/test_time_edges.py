@@ -7,12 +7,11 @@ engine with an expected one; the durable engine must give the same result.
 
 from __future__ import annotations
 
-import textwrap
 from datetime import date
 from typing import Any
 
 import pytest
-from helpers import BASE_TRIAL, TrialFolder
+from helpers import TrialFolder, check_both, one_criterion_trial
 
 import matcher
 from matcher.results import TrialResult
@@ -21,20 +20,11 @@ DURABLE = pytest.importorskip("durable_rules_engine")
 
 
 def trial_with(folder: TrialFolder, rule: str, kind: str = "exclusion") -> matcher.CompiledTrial:
-    head = BASE_TRIAL.split("inclusion:\n")[0]
-    body = textwrap.indent(rule.strip("\n"), " " * 6)
-    text = f"{head}{kind}:\n  - id: c\n    description: The criterion.\n    source: test\n"
-    (trial,) = matcher.load_trials(folder.write("NCT00000001.yaml", f"{text}    rule:\n{body}\n"))
-    return trial
+    return one_criterion_trial(folder, rule, kind=kind)
 
 
 def both(trial: matcher.CompiledTrial, patient: dict[str, Any], as_of: date) -> TrialResult:
-    """The python engine's result, after checking that the durable engine agrees."""
-    model = matcher.Patient.model_validate({"id": "p", **patient})
-    python = matcher.check(model, [trial], as_of=as_of)
-    durable = matcher.check(model, [trial], as_of=as_of, engine="durable")
-    assert python.trials == durable.trials
-    return python.trials[0]
+    return check_both(trial, patient, as_of)
 
 
 def summary(result: TrialResult) -> tuple[Any, ...]:

@@ -1,0 +1,201 @@
+"""The rule kinds added for the registry texts, under both engines: counted combinations
+(``at_least``), conditions active within a span (``active_within``), aggregates of observations
+over a window (``aggregate``) and concept-set members that only may belong (``possible``).
+
+Each test builds a one-criterion trial and compares whole results; every result is checked to
+be identical under the durable engine (``check_both``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from typing import Any
+
+import pytest
+from helpers import TrialFolder, check_both, one_criterion_trial
+
+from matcher.outcome import MET, NOT_MET, UNKNOWN
+from matcher.results import TrialResult
+from matcher.schema import Outcome
+
+pytest.importorskip("durable_rules_engine")
+
+AS_OF = date(2026, 11, 21)
+
+
+def summary(result: TrialResult) -> tuple[Any, ...]:
+    (criterion,) = result.criteria
+    return (
+        criterion.outcome.value,
+        criterion.reason,
+        criterion.evidence,
+        criterion.missing,
+        criterion.passes_from,
+        criterion.must_stop if criterion.passes_from else (),
+    )
+
+
+# --- at_least ------------------------------------------------------------------------------------
+
+#: Three leaves whose outcome each patient field sets: met, not met or unknown.
+THREE = """\
+at_least:
+  count: {count}
+  of:
+    - age: {{min: 18}}
+    - sex: [female]
+    - attribute: {{name: fr_social_security, is: true}}
+"""
+BIRTH = {MET: "1980-01-01", NOT_MET: "2015-01-01", UNKNOWN: None}
+SEX = {MET: "female", NOT_MET: "male", UNKNOWN: None}
+AFFILIATED = {MET: True, NOT_MET: False, UNKNOWN: None}
+
+
+def expected_at_least(outcomes: tuple[Outcome, ...], count: int) -> Outcome:
+    """The definition, by brute force: met if some ``count`` are met in every completion of the
+    unknown ones, not met if in none, else unknown."""
+    unknown = [i for i, o in enumerate(outcomes) if o is UNKNOWN]
+    counts = set()
+    for filled in itertools.product((True, False), repeat=len(unknown)):
+        values = [o is MET for o in outcomes]
+        for i, value in zip(unknown, filled, strict=True):
+            values[i] = value
+        counts.add(sum(values) >= count)
+    return MET if counts == {True} else NOT_MET if counts == {False} else UNKNOWN
+
+
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_at_least_follows_three_valued_logic_for_every_combination(
+    folder: TrialFolder, count: int
+) -> None:
+    trial = one_criterion_trial(folder, THREE.format(count=count))
+    got = {}
+    want = {}
+    for outcomes in itertools.product((MET, NOT_MET, UNKNOWN), repeat=3):
+        patient: dict[str, Any] = {"attributes": {}}
+        if BIRTH[outcomes[0]]:
+            patient["birth_date"] = BIRTH[outcomes[0]]
+        if SEX[outcomes[1]]:
+            patient["sex"] = SEX[outcomes[1]]
+        if AFFILIATED[outcomes[2]] is not None:
+            patient["attributes"]["fr_social_security"] = AFFILIATED[outcomes[2]]
+        got[outcomes] = check_both(trial, patient, AS_OF).criteria[0].outcome
+        want[outcomes] = expected_at_least(outcomes, count)
+    assert got == want
+
+
+def test_at_least_explains_which_rules_held(folder: TrialFolder) -> None:
+    trial = one_criterion_trial(folder, THREE.format(count=2))
+    met = {"birth_date": "1980-01-01", "sex": "female", "attributes": {}}
+    assert summary(check_both(trial, met, AS_OF)) == (
+        "met",
+        "2 of 3 hold (at least 2 needed): age 46 is 18 or over; sex is female",
+        ("born 1980-01-01 (age 46 on 2026-11-21)", "sex: female"),
+        (),
+        None,
+        (),
+    )
+    unknown = {"birth_date": "1980-01-01", "attributes": {"fr_social_security": False}}
+    assert summary(check_both(trial, unknown, AS_OF)) == (
+        "unknown",
+        "1 of 3 hold and 1 cannot be told (at least 2 needed): sex not recorded",
+        ("no sex on record",),
+        ("sex",),
+        None,
+        (),
+    )
+    failed = {"birth_date": "2015-01-01", "sex": "male", "attributes": {"fr_social_security": True}}
+    assert summary(check_both(trial, failed, AS_OF))[:3] == (
+        "not_met",
+        "at most 1 of 3 can hold (at least 2 needed): age 11 is under 18; sex is male, not female",
+        ("born 2015-01-01 (age 11 on 2026-11-21)", "sex: male"),
+    )
+
+
+DRUGS = """\
+at_least:
+  count: {count}
+  of:
+    - medication: {{concept: ketamine, within: 1 year}}
+    - medication: {{concept: benzodiazepines, current: true}}
+    - medication: {{concept: xanthines, within: 30 days}}
+"""
+
+
+def three_drugs() -> dict[str, Any]:
+    return {
+        "medications": [
+            {"display": "ketamine 50 MG/ML Injectable Solution", "start": "2026-07-01",
+             "end": "2026-07-01"},
+            {"display": "clonazepam 0.5 MG Oral Tablet", "start": "2025-01-01", "status": "active"},
+            {"display": "theophylline 300 MG Oral Tablet", "start": "2026-11-01",
+             "end": "2026-11-10"},
+        ]
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("count", "passes_from", "must_stop"),
+    [
+        # Three met, two needed: the exclusion lifts when two of them have lifted, the second
+        # of their days (theophylline out of the 30 days on 2026-12-11; clonazepam stopped today
+        # lifts tomorrow).
+        (2, date(2026, 12, 11), ("clonazepam 0.5 MG Oral Tablet",)),
+        # One needed: all three must lift, the last on 2027-07-02 (ketamine out of the year).
+        (1, date(2027, 7, 2), ("clonazepam 0.5 MG Oral Tablet",)),
+        # Three needed: the first to lift lifts it.
+        (3, date(2026, 11, 22), ("clonazepam 0.5 MG Oral Tablet",)),
+    ],
+)
+def test_a_met_exclusion_lifts_when_enough_of_its_rules_have(
+    folder: TrialFolder, count: int, passes_from: date, must_stop: tuple[str, ...]
+) -> None:
+    trial = one_criterion_trial(folder, DRUGS.format(count=count), kind="exclusion")
+    result = check_both(trial, three_drugs(), AS_OF)
+    criterion = result.criteria[0]
+    assert (criterion.outcome.value, criterion.passes_from, criterion.must_stop) == (
+        "met",
+        passes_from,
+        must_stop,
+    )
+    assert (result.verdict.value, result.eligible_from) == ("ineligible", passes_from)
+
+
+WAITING = """\
+at_least:
+  count: 2
+  of:
+    - age: {min: 18}
+    - condition: {concept: chronic_neuropathic_pain, status: present, onset_at_least: 3 months}
+    - sex: [female]
+"""
+
+
+def test_a_failed_inclusion_passes_when_enough_of_its_rules_would(folder: TrialFolder) -> None:
+    # A 17-year-old man whose neuropathic pain began last month: neither rule holds yet; the
+    # later of the two days (the 18th birthday, the pain 3 months old) is when two hold.
+    trial = one_criterion_trial(folder, WAITING)
+    patient = {
+        "birth_date": "2009-01-15",
+        "sex": "male",
+        "conditions": [{"system": "icd10cm", "code": "G50.0", "onset": "2026-10-20"}],
+    }
+    result = check_both(trial, patient, AS_OF)
+    assert (result.criteria[0].outcome.value, result.criteria[0].passes_from) == (
+        "not_met",
+        date(2027, 1, 20),
+    )
+    assert (result.verdict.value, result.eligible_from) == ("ineligible", date(2027, 1, 20))
+
+
+def test_at_least_needs_a_reachable_count(folder: TrialFolder) -> None:
+    from matcher.errors import CriteriaError
+
+    with pytest.raises(CriteriaError) as raised:
+        one_criterion_trial(folder, THREE.format(count=4))
+    ((code, message),) = [(d.code, d.message) for d in raised.value.diagnostics]
+    assert (code, message) == (
+        "reversed-range",
+        "at_least: a count of 4 can never be reached by 3 rules",
+    )
