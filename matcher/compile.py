@@ -114,10 +114,14 @@ class AttributeLeaf:
 
 @dataclass(frozen=True, slots=True)
 class ConditionLeaf:
+    """A condition of a concept set: active on the as-of date (``present``), on some day of the
+    last ``active_within`` (then ``status`` is ``ever``), or ever; with an optional onset window."""
+
     concept: ConceptSet
     status: Literal["present", "ever"]
     onset_at_least: Duration | None
     onset_within: Duration | None
+    active_within: Duration | None = None
     key: int = field(default=-1, compare=False)
 
 
@@ -390,6 +394,8 @@ class _Compiler:
             )
             if concept is None:
                 return None
+            if spec.active_within is not None:
+                return ConditionLeaf(concept, "ever", None, None, spec.active_within)
             return ConditionLeaf(concept, spec.status, spec.onset_at_least, spec.onset_within)
         if isinstance(rule, MedicationRule):
             med = rule.medication

@@ -187,6 +187,8 @@ def describe_rule(node: Node) -> str:
         return f"{what} is {'yes' if node.expected else 'no'}"
     if isinstance(node, ConditionLeaf):
         text = f"{node.concept.label} [{node.concept.name}]"
+        if node.active_within is not None:
+            return f"{text} active at some time within the last {node.active_within}"
         text += " on record" if node.status == "ever" else " present"
         if node.onset_at_least is not None:
             text += f", onset at least {node.onset_at_least} ago"

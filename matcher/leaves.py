@@ -11,8 +11,9 @@ A leaf's record condition, per rule (intervals as in ``matcher.facts``; ``D`` is
 ``W`` the first day of the window):
 
 * condition: in the concept set, and for ``present`` onset <= D < abatement, for ``ever``
-  onset <= D, plus onset <= D - N (``onset_at_least``) or W <= onset <= D (``onset_within``);
-  definite when certain for every day the dates allow and the diagnosis is confirmed;
+  onset <= D, for ``active_within`` onset <= D and W < abatement (active on a day of [W, D]),
+  plus onset <= D - N (``onset_at_least``) or W <= onset <= D (``onset_within``); definite when
+  certain for every day the dates allow and the diagnosis is confirmed;
 * medication: in the concept set and in use on some day of [W, D] (W = D for current use);
 * observation: in the concept set and dated within [W, D]; ``in_range`` lists those whose value,
   converted to the rule's unit, is inside the bounds, ``comparable`` those with a usable value;
@@ -261,12 +262,16 @@ def _condition(leaf: ConditionLeaf, facts: PatientFacts, matches: Matches) -> Le
         clause = f"{label} for at least {leaf.onset_at_least}"
     elif leaf.onset_within is not None:
         clause = f"{label} beginning on or after {day(facts.window_start(leaf.onset_within))}"
+    elif leaf.active_within is not None:
+        since = day(facts.window_start(leaf.active_within))
+        clause = f"{label} active at some time since {since}"
     else:
         clause = label if leaf.status == "ever" else f"active {label}"
     if matches.definite:
         evidence = tuple(records[i].describe() for i in matches.definite)
         leaves = _condition_leaves_met(
             leaf,
+            facts,
             [records[i] for i in matches.definite] + [records[i] for i in matches.possible],
         )
         return LeafResult(MET, f"{clause} on record", evidence, leaves_on=leaves)
@@ -280,12 +285,16 @@ def _condition(leaf: ConditionLeaf, facts: PatientFacts, matches: Matches) -> Le
             missing,
         )
     if not facts.conditions_complete:
-        ever = "ever had" if leaf.status == "ever" else "has"
+        if leaf.active_within is not None:
+            question = f"whether the patient had {clause}"
+        else:
+            ever = "ever had" if leaf.status == "ever" else "has"
+            question = f"whether the patient {ever} {label}"
         return LeafResult(
             UNKNOWN,
             f"no {label} on record, but the condition list is not reviewed",
             (f"no {label} on record (condition list not reviewed)",),
-            (f"whether the patient {ever} {label}",),
+            (question,),
         )
     others = [records[i] for i in facts.members(leaf.concept)]
     if not others:
@@ -330,6 +339,12 @@ def _condition_not_met(
             return LeafResult(
                 NOT_MET, f"{label} on record, but it began before {day(start)}", evidence
             )
+    if leaf.active_within is not None:
+        start = facts.window_start(leaf.active_within)
+        if any(r.abate_hi <= start for r in others):
+            return LeafResult(
+                NOT_MET, f"{label} on record, but it resolved on or before {day(start)}", evidence
+            )
     if leaf.status == "present" and any(r.abate_hi <= facts.today for r in others):
         return LeafResult(NOT_MET, f"{label} on record, but no longer active", evidence)
     return LeafResult(
@@ -337,9 +352,17 @@ def _condition_not_met(
     )
 
 
-def _condition_leaves_met(leaf: ConditionLeaf, found: Sequence[ConditionFact]) -> date | None:
-    """A recent-onset match stops matching once its onset leaves the window."""
-    if leaf.onset_within is None or not found:
+def _condition_leaves_met(
+    leaf: ConditionLeaf, facts: PatientFacts, found: Sequence[ConditionFact]
+) -> date | None:
+    """A recent-onset match stops matching once its onset leaves the window; a match "active
+    within" once its window starts after the last record resolved (never while one is active)."""
+    if not found:
+        return None
+    if leaf.active_within is not None:
+        last = max(record.abate_hi for record in found)
+        return None if last >= FAR_FUTURE else first_day_reaching(leaf.active_within, last)
+    if leaf.onset_within is None:
         return None
     last = max(record.onset_hi for record in found)
     return first_day_reaching(leaf.onset_within, last + 1)
@@ -357,6 +380,12 @@ def _condition_missing(leaf: ConditionLeaf, facts: PatientFacts, record: Conditi
     if leaf.onset_within is not None:
         start = day(facts.window_start(leaf.onset_within))
         return f"onset date of {label} ({recorded}; counts if on or after {start})"
+    if leaf.active_within is not None:
+        if record.onset_hi > facts.today:
+            return f"onset date of {label} ({recorded}; counts if on or before {facts.as_of})"
+        start = day(facts.window_start(leaf.active_within))
+        resolved = f"recorded as {record.abatement}" if record.abatement else "not recorded"
+        return f"when {label} resolved ({resolved}; counts if after {start})"
     if record.abatement is not None:
         return f"when {label} resolved (recorded as {record.abatement})"
     return f"onset date of {label} ({recorded})"

@@ -19,6 +19,7 @@ A rule is a mapping with exactly one key, the rule's name::
     attribute:  {name: fr_social_security, is: true}
     condition:  {concept: chronic_neuropathic_pain, status: present, onset_at_least: 3 months}
     condition:  {concept: myocardial_infarction, onset_within: 12 months}
+    condition:  {concept: alcohol_use_disorder, active_within: 6 months}
     medication: {concept: benzodiazepines, current: true}
     medication: {concept: ketamine, within: 1 year}
     medication: {ingredient: ketamine, ever: true}
@@ -200,12 +201,16 @@ class ConditionSpec(_Model):
     ``status: present`` (default) means active at the as-of date; ``ever`` means any record at or
     before it. ``onset_at_least`` requires the onset to be at least that long before the as-of date
     (chronic conditions); ``onset_within`` requires it to fall within that span (recent events).
+    ``active_within`` replaces ``status``: active on at least one day of that span before the
+    as-of date ("active alcohol use disorder in the last 6 months"); "resolved at least 6 months
+    ago" is ``all`` of ``status: ever`` and ``not`` of it.
     """
 
     concept: Identifier
     status: Literal["present", "ever"] = "present"
     onset_at_least: Duration | None = None
     onset_within: Duration | None = None
+    active_within: Duration | None = None
 
     @model_validator(mode="after")
     def _one_window(self) -> Self:
@@ -213,6 +218,13 @@ class ConditionSpec(_Model):
             raise PydanticCustomError(
                 "conflicting_keys", "give at most one of 'onset_at_least' or 'onset_within'"
             )
+        if self.active_within is not None:
+            given = sorted({"status", "onset_at_least", "onset_within"} & self.model_fields_set)
+            if given:
+                raise PydanticCustomError(
+                    "conflicting_keys",
+                    f"'active_within' cannot be combined with {', '.join(map(repr, given))}",
+                )
         return self
 
 

@@ -199,3 +199,127 @@ def test_at_least_needs_a_reachable_count(folder: TrialFolder) -> None:
         "reversed-range",
         "at_least: a count of 4 can never be reached by 3 rules",
     )
+
+
+# --- active_within -------------------------------------------------------------------------------
+
+ACTIVE = "condition: {concept: alcohol_use_disorder, active_within: 6 months}"
+
+
+def alcohol(**dates: str) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "system": "icd10cm",
+        "code": "F10.20",
+        "display": "Alcohol dependence",
+    }
+    record.update(dates)
+    return {"conditions": [record]}
+
+
+@pytest.mark.parametrize(
+    ("patient", "expected"),
+    [
+        (
+            alcohol(onset="2020-03-01"),
+            (
+                "met",
+                "alcohol use disorder active at some time since 2026-05-21 on record",
+                ("Alcohol dependence (ICD-10-CM F10.20), onset 2020-03-01, active",),
+                (),
+                None,  # still active: time alone does not lift it
+                (),
+            ),
+        ),
+        (
+            alcohol(onset="2020-03-01", abatement="2026-08-01"),
+            (
+                "met",
+                "alcohol use disorder active at some time since 2026-05-21 on record",
+                ("Alcohol dependence (ICD-10-CM F10.20), onset 2020-03-01, resolved 2026-08-01",),
+                (),
+                date(2027, 2, 1),  # six months after it resolved
+                (),
+            ),
+        ),
+        (
+            # Resolved on the first day of the window: its last active day is before it.
+            alcohol(onset="2020-03-01", abatement="2026-05-21"),
+            (
+                "not_met",
+                "alcohol use disorder on record, but it resolved on or before 2026-05-21",
+                ("Alcohol dependence (ICD-10-CM F10.20), onset 2020-03-01, resolved 2026-05-21",),
+                (),
+                None,
+                (),
+            ),
+        ),
+        (
+            alcohol(onset="2020-03-01", clinical_status="resolved"),
+            (
+                "unknown",
+                "cannot tell from the record whether the patient has alcohol use disorder active "
+                "at some time since 2026-05-21",
+                ("Alcohol dependence (ICD-10-CM F10.20), onset 2020-03-01, resolved",),
+                ("when alcohol use disorder resolved (not recorded; counts if after 2026-05-21)",),
+                None,
+                (),
+            ),
+        ),
+        (
+            alcohol(onset="2020-03-01", abatement="2026-05"),
+            (
+                "unknown",
+                "cannot tell from the record whether the patient has alcohol use disorder active "
+                "at some time since 2026-05-21",
+                ("Alcohol dependence (ICD-10-CM F10.20), onset 2020-03-01, resolved 2026-05",),
+                (
+                    "when alcohol use disorder resolved (recorded as 2026-05; counts if after "
+                    "2026-05-21)",
+                ),
+                None,
+                (),
+            ),
+        ),
+        (
+            alcohol(onset="2027-01-02"),
+            (
+                "not_met",
+                "alcohol use disorder on record, but with an onset after 2026-11-21",
+                ("Alcohol dependence (ICD-10-CM F10.20), onset 2027-01-02, active",),
+                (),
+                None,
+                (),
+            ),
+        ),
+        (
+            {"unreviewed": ["conditions"]},
+            (
+                "unknown",
+                "no alcohol use disorder on record, but the condition list is not reviewed",
+                ("no alcohol use disorder on record (condition list not reviewed)",),
+                (
+                    "whether the patient had alcohol use disorder active at some time since "
+                    "2026-05-21",
+                ),
+                None,
+                (),
+            ),
+        ),
+    ],
+)
+def test_a_condition_active_within_a_span(
+    folder: TrialFolder, patient: dict[str, Any], expected: tuple[Any, ...]
+) -> None:
+    trial = one_criterion_trial(folder, ACTIVE, kind="exclusion")
+    assert summary(check_both(trial, patient, AS_OF)) == expected
+
+
+def test_active_within_replaces_status(folder: TrialFolder) -> None:
+    from matcher.errors import CriteriaError
+
+    rule = "condition: {concept: alcohol_use_disorder, status: ever, active_within: 6 months}"
+    with pytest.raises(CriteriaError) as raised:
+        one_criterion_trial(folder, rule)
+    assert [(d.code, d.message) for d in raised.value.diagnostics] == [
+        ("invalid-value", "'active_within' cannot be combined with 'status'"),
+    ]

@@ -16,10 +16,11 @@ leaf of a ruleset has a slot number ``k``, and every fact belongs to one slot:
 
 * one *window* fact per record leaf, ``{t: w, k, d, s?, c?}``: ``d`` is the as-of day, ``s`` the
   first day of the leaf's window (the as-of day minus the span under the calendar rule; the as-of
-  day itself for current medication use; day 0 for use "ever") and ``c`` the latest onset day for
-  ``onset_at_least``. These are the only numbers that depend on the as-of date. They come from
-  ``PatientFacts.window_start``, the calendar code the python engine uses, and the rules *join*
-  records to them, so a compiled ruleset serves every as-of date;
+  day itself for current medication use; day 0 for use "ever"; for a condition, the window of
+  ``onset_within`` or of ``active_within``, which never come together) and ``c`` the latest onset
+  day for ``onset_at_least``. These are the only numbers that depend on the as-of date. They come
+  from ``PatientFacts.window_start``, the calendar code the python engine uses, and the rules
+  *join* records to them, so a compiled ruleset serves every as-of date;
 * one *record* fact per record of the leaf's concept set, ``{t, k, i, ...}``: ``i`` is the record's
   position, the rest its day-number intervals from ``matcher.facts`` -- medication ``sl sh el eh``
   (start, end), condition ``ol oh al ah`` (onset, abatement) and ``ok`` (a confirmed diagnosis),
@@ -40,9 +41,9 @@ no value or a unit that does not convert.
 ``k == n``; a record rule then joins its record (alias ``r``) to the slot's window fact (``w``):
 
 * medication: *definite* ``sh <= w.d and el >= w.s``; *possible* ``sl <= w.d and eh >= w.s``;
-* condition: *definite* ``ok and oh <= w.d``, plus ``al > w.d`` (present), ``oh <= w.c`` (onset at
-  least), ``ol >= w.s`` (onset within); *possible* ``ol <= w.d``, plus ``ah > w.d``, ``ol <= w.c``,
-  ``oh >= w.s``;
+* condition: *definite* ``ok and oh <= w.d``, plus ``al > w.d`` (present) or ``al > w.s`` (active
+  within), ``oh <= w.c`` (onset at least), ``ol >= w.s`` (onset within); *possible* ``ol <= w.d``,
+  plus ``ah > w.d`` or ``ah > w.s``, ``ol <= w.c``, ``oh >= w.s``;
 * observation, pregnancy and lactation: *definite* ``dl >= w.s and dh <= w.d``; *possible*
   ``dh >= w.s and dl <= w.d``; an observation also has *in range* (possible, and ``v`` within the
   bounds) and *comparable* (possible, and ``v`` present);
@@ -253,6 +254,8 @@ def _window(leaf: Leaf, slot: int, facts: PatientFacts) -> Fact:
             window["c"] = facts.window_start(leaf.onset_at_least)
         if leaf.onset_within is not None:
             window["s"] = facts.window_start(leaf.onset_within)
+        if leaf.active_within is not None:  # never with onset_within: one ``s`` per window
+            window["s"] = facts.window_start(leaf.active_within)
     elif isinstance(leaf, MedicationLeaf):
         if leaf.ever:
             window["s"] = FAR_PAST
@@ -415,7 +418,10 @@ def _leaf_rules(leaf: Leaf, slot: int) -> list[tuple[str, Json, _Target]]:
     elif isinstance(leaf, ConditionLeaf):
         sure = [_join("$lte", "oh", "d")]
         maybe = [_join("$lte", "ol", "d")]
-        if leaf.status == "present":
+        if leaf.active_within is not None:
+            sure.append(_join("$gt", "al", "s"))
+            maybe.append(_join("$gt", "ah", "s"))
+        elif leaf.status == "present":
             sure.append(_join("$gt", "al", "d"))
             maybe.append(_join("$gt", "ah", "d"))
         if leaf.onset_at_least is not None:

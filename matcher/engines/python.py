@@ -94,7 +94,11 @@ def _status(leaf: StatusLeaf, facts: PatientFacts) -> Matches:
 
 def _condition(leaf: ConditionLeaf, facts: PatientFacts) -> Matches:
     today = facts.today
-    present = leaf.status == "present"
+    # Active on some day from ``active`` to the as-of day: abatement after ``active``.
+    if leaf.active_within is not None:
+        active: int | None = facts.window_start(leaf.active_within)
+    else:
+        active = today if leaf.status == "present" else None
     cutoff = facts.window_start(leaf.onset_at_least) if leaf.onset_at_least is not None else None
     start = facts.window_start(leaf.onset_within) if leaf.onset_within is not None else None
     definite: list[int] = []
@@ -103,9 +107,9 @@ def _condition(leaf: ConditionLeaf, facts: PatientFacts) -> Matches:
         r = facts.conditions[i]
         sure = r.certain and r.onset_hi <= today
         maybe = r.onset_lo <= today
-        if present:
-            sure = sure and r.abate_lo > today
-            maybe = maybe and r.abate_hi > today
+        if active is not None:
+            sure = sure and r.abate_lo > active
+            maybe = maybe and r.abate_hi > active
         if cutoff is not None:
             sure = sure and r.onset_hi <= cutoff
             maybe = maybe and r.onset_lo <= cutoff
