@@ -36,7 +36,9 @@ from matcher.dates import Duration
 from matcher.errors import CriteriaError, Diagnostic, suggest
 from matcher.patient import ATTRIBUTES, Sex
 from matcher.schema import (
+    DEFAULT_MIN_READINGS,
     AgeRule,
+    Aggregate,
     AllRule,
     AnyRule,
     AtLeastRule,
@@ -138,6 +140,9 @@ class MedicationLeaf:
 
 @dataclass(frozen=True, slots=True)
 class ObservationLeaf:
+    """Readings of a concept set within the last ``within``: the latest one, or an ``aggregate``
+    of them (computed from at least ``min_readings``), against the bounds."""
+
     concept: ConceptSet
     within: Duration
     low: float | None
@@ -145,6 +150,8 @@ class ObservationLeaf:
     high: float | None
     high_inclusive: bool
     unit: str | None
+    aggregate: Aggregate = "latest"
+    min_readings: int = 1
     key: int = field(default=-1, compare=False)
 
     def in_range(self, value: float) -> bool:
@@ -475,8 +482,17 @@ class _Compiler:
             return None
         low = spec.min if spec.min is not None else spec.above
         high = spec.max if spec.max is not None else spec.below
+        readings = spec.min_readings or DEFAULT_MIN_READINGS.get(spec.aggregate, 1)
         return ObservationLeaf(
-            concept, spec.within, low, spec.above is None, high, spec.below is None, unit
+            concept,
+            spec.within,
+            low,
+            spec.above is None,
+            high,
+            spec.below is None,
+            unit,
+            spec.aggregate,
+            readings,
         )
 
     def trial(self, model: TrialFile) -> CompiledTrial | None:

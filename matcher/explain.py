@@ -9,6 +9,7 @@ result types (``matcher.results``), the documented contract.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Final
 
 from matcher.compile import (
@@ -203,8 +204,16 @@ def describe_rule(node: Node) -> str:
             return f"{name} in current use"
         return f"{name} used within the last {node.within}"
     if isinstance(node, ObservationLeaf):
+        what = f"{node.concept.label} [{node.concept.name}]"
+        span = f"within the last {node.within}"
+        if node.aggregate == "latest":
+            return f"latest {what} {span} is {node.bounds_text()}"
+        if node.aggregate == "count":
+            return f"number of {what} readings {span} is {replace(node, unit=None).bounds_text()}"
+        word = {"mean": "mean", "minimum": "lowest", "maximum": "highest", "spread": "spread"}
+        readings = f"{node.min_readings} reading{'s' if node.min_readings != 1 else ''}"
         return (
-            f"latest {node.concept.label} [{node.concept.name}] within the last {node.within} "
+            f"{word[node.aggregate]} of the {what} readings {span} (at least {readings}) "
             f"is {node.bounds_text()}"
         )
     assert isinstance(node, StatusLeaf)

@@ -15,8 +15,10 @@ A leaf's record condition, per rule (intervals as in ``matcher.facts``; ``D`` is
   plus onset <= D - N (``onset_at_least``) or W <= onset <= D (``onset_within``); definite when
   certain for every day the dates allow and the diagnosis is confirmed;
 * medication: in the concept set and in use on some day of [W, D] (W = D for current use);
-* observation: in the concept set and dated within [W, D]; ``in_range`` lists those whose value,
-  converted to the rule's unit, is inside the bounds, ``comparable`` those with a usable value;
+* observation: in the concept set and dated within [W, D]; ``comparable`` lists those with a
+  usable value (converted to the rule's unit) and, for the latest reading, ``in_range`` those
+  whose value is inside the bounds; an aggregate (mean, minimum, maximum, spread, count) is
+  computed here from the comparable readings, over every set of readings the dates allow;
 * age, sex, attribute: the patient record itself (position 0) is definite when the value is known
   to satisfy the rule, possible when it may (a partial birth date) or is missing;
 * pregnancy and lactation: the status record (position 0) dated within [W, D].
@@ -25,7 +27,7 @@ A leaf's record condition, per rule (intervals as in ``matcher.facts``; ``D`` is
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Final, NamedTuple
 
@@ -491,6 +493,8 @@ def _observed(leaf: ObservationLeaf, record: ObservationFact) -> str:
 
 
 def _observation(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
+    if leaf.aggregate != "latest":
+        return _aggregate(leaf, facts, matches)
     label = leaf.concept.label
     start = day(facts.window_start(leaf.within))
     period = f"from {start} to {facts.as_of}"
@@ -547,3 +551,148 @@ def _observation(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -
         evidence,
         (f"a new {label}: the readings around {records[latest].date} disagree",),
     )
+
+
+# --- aggregates of observations ------------------------------------------------------------------
+# The readings in the window are those on record; which of them count is uncertain when a date may
+# fall on either side of the window (``possible``) or a value is missing or in a unit that does not
+# convert (not ``comparable``: its value could be anything). The aggregate is computed for every
+# set of readings the record allows, as a range [lo, hi]: the rule is met when all of the range
+# passes the bounds, not met when none of it does, unknown otherwise.
+
+_AGGREGATE_WORDS: Final = {
+    "mean": "mean",
+    "minimum": "lowest",
+    "maximum": "highest",
+    "spread": "spread (highest minus lowest)",
+    "count": "number",
+}
+_INF: Final = float("inf")
+
+
+def _number(value: float) -> str:
+    return f"{round(value, 2):g}"
+
+
+def _mean_range(sure: Sequence[float], maybe: Sequence[float]) -> tuple[float, float]:
+    """The lowest and highest mean of ``sure`` plus any of ``maybe`` (``sure`` is not empty):
+    adding the values below (above) the running mean, lowest (highest) first."""
+    lowest = highest = sum(sure) / len(sure)
+    total, count = sum(sure), len(sure)
+    for value in sorted(maybe):
+        if value >= lowest:
+            break
+        total, count = total + value, count + 1
+        lowest = total / count
+    total, count = sum(sure), len(sure)
+    for value in sorted(maybe, reverse=True):
+        if value <= highest:
+            break
+        total, count = total + value, count + 1
+        highest = total / count
+    return lowest, highest
+
+
+def _aggregate_range(
+    leaf: ObservationLeaf, sure: list[float], maybe: list[float], unusable: bool
+) -> tuple[float, float]:
+    """[lo, hi] of the aggregate over every set of readings the record allows (``sure`` are
+    certainly in the window with usable values, ``maybe`` may be; ``unusable``: some reading
+    of the window has a value that cannot be used, so it could be anything)."""
+    if leaf.aggregate == "maximum":
+        return max(sure), _INF if unusable else max(sure + maybe)
+    if leaf.aggregate == "minimum":
+        return -_INF if unusable else min(sure + maybe), min(sure)
+    if leaf.aggregate == "spread":
+        every = sure + maybe
+        return max(sure) - min(sure), _INF if unusable else max(every) - min(every)
+    if leaf.aggregate == "mean":
+        return (-_INF, _INF) if unusable else _mean_range(sure, maybe)
+    raise AssertionError(f"not an aggregate of values: {leaf.aggregate}")  # pragma: no cover
+
+
+def _range_text(low: float, high: float, unit: str) -> str:
+    """``is 3.67`` / ``is between 3 and 4`` / ``is at least 170 mmHg`` / ``cannot be computed``."""
+    if low == high:
+        return f"is {_number(low)}{unit}"
+    if high == _INF and low == -_INF:
+        return "cannot be computed (a reading has no usable value)"
+    if high == _INF:
+        return f"is at least {_number(low)}{unit}"
+    if low == -_INF:
+        return f"is at most {_number(high)}{unit}"
+    return f"is between {_number(low)} and {_number(high)}{unit}"
+
+
+def _range_outcome(leaf: ObservationLeaf, low: float, high: float) -> Outcome:
+    if leaf.in_range(low) and leaf.in_range(high):  # the bounds are an interval
+        return MET
+    below = leaf.low is not None and (
+        high < leaf.low or (high == leaf.low and not leaf.low_inclusive)
+    )
+    above = leaf.high is not None and (
+        low > leaf.high or (low == leaf.high and not leaf.high_inclusive)
+    )
+    return NOT_MET if below or above else UNKNOWN
+
+
+def _aggregate(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
+    label = leaf.concept.label
+    start = day(facts.window_start(leaf.within))
+    period = f"from {start} to {facts.as_of}"
+    records = facts.observations
+    found = sorted(
+        (*matches.definite, *matches.possible),
+        key=lambda i: (records[i].date_lo, records[i].date_hi, i),
+    )
+    evidence = tuple(records[i].describe() for i in found) or (f"no {label} {period}",)
+
+    def values(positions: Sequence[int]) -> list[float]:
+        out = []
+        for i in positions:
+            value, factor = records[i].value, unit_factor(records[i].unit, leaf.unit)
+            assert value is not None and factor is not None  # comparable readings
+            out.append(value * factor)
+        return out
+
+    sure = values([i for i in matches.definite if i in matches.comparable])
+    maybe = values([i for i in matches.possible if i in matches.comparable])
+    unusable = len(found) - len(sure) - len(maybe)
+    unit = display_unit(leaf.unit)
+    word = _AGGREGATE_WORDS[leaf.aggregate]
+    if leaf.aggregate == "count":
+        counted = replace(leaf, unit=None)  # a count has no unit
+        low, high = float(len(sure)), float(len(found))
+        outcome = _range_outcome(counted, low, high)
+        text = _range_text(low, high, "")
+        reason = f"{word} of {label} readings {period} {text}"
+        if outcome is UNKNOWN:
+            return LeafResult(
+                UNKNOWN,
+                f"{reason}: cannot tell whether {_bounds_phrase(counted, True)}",
+                evidence,
+                (f"full dates and usable values of the {label} readings {period}",),
+            )
+        return LeafResult(outcome, f"{reason}, {_bounds_phrase(counted, outcome is MET)}", evidence)
+    needed = leaf.min_readings
+    if len(sure) < needed:
+        usable = "reading" if len(sure) == 1 else "readings"
+        return LeafResult(
+            UNKNOWN,
+            f"{len(sure)} {label} {usable} with a usable value {period}: the {word} needs at "
+            f"least {needed}",
+            evidence,
+            (f"at least {needed} {label} readings {period}",),
+        )
+    low, high = _aggregate_range(leaf, sure, maybe, unusable > 0)
+    outcome = _range_outcome(leaf, low, high)
+    reading = "reading" if len(sure) == 1 and not maybe else "readings"
+    reason = f"{word} of the {label} {reading} {period} {_range_text(low, high, unit)}"
+    if outcome is UNKNOWN:
+        return LeafResult(
+            UNKNOWN,
+            f"{reason}: cannot tell whether {_bounds_phrase(leaf, True)}",
+            evidence,
+            (f"full dates and usable values of the {label} readings {period}",),
+        )
+    return LeafResult(outcome, f"{reason}, {_bounds_phrase(leaf, outcome is MET)}", evidence)

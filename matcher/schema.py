@@ -24,6 +24,7 @@ A rule is a mapping with exactly one key, the rule's name::
     medication: {concept: ketamine, within: 1 year}
     medication: {ingredient: ketamine, ever: true}
     observation: {concept: pain_0_10, within: 30 days, min: 4, max: 7}
+    observation: {concept: pain_0_10, within: 7 days, aggregate: mean, min_readings: 3, above: 3}
     pregnant:   {within: 30 days}
     lactating:  {within: 30 days}
     all: [rule, ...]     any: [rule, ...]     not: rule
@@ -269,15 +270,28 @@ class MedicationRule(_Model):
     medication: MedicationSpec
 
 
+#: What an observation rule compares with its bounds (see ``ObservationSpec``).
+Aggregate = Literal["latest", "mean", "minimum", "maximum", "spread", "count"]
+#: The fewest readings an aggregate of values is computed from, unless ``min_readings`` says.
+DEFAULT_MIN_READINGS: Final[dict[str, int]] = {"mean": 1, "minimum": 1, "maximum": 1, "spread": 2}
+
+
 class ObservationSpec(_Model):
-    """The latest value of an observation within a span before the as-of date, against bounds.
+    """Observations within a span before the as-of date, against bounds.
 
     ``min``/``max`` are inclusive, ``above``/``below`` exclusive; values are compared as recorded
-    (a pain score of 3.6 is not within 4-7). ``unit`` defaults to the concept set's unit.
+    (a pain score of 3.6 is not within 4-7), converted to ``unit`` (by default the concept set's)
+    when the conversion is known. ``aggregate`` says what is compared: the ``latest`` reading
+    (default), the ``mean``, ``minimum`` or ``maximum`` of the readings in the span, their
+    ``spread`` (highest minus lowest: "varying by no more than 1"), or their ``count``. Values are
+    computed from at least ``min_readings`` readings with a usable value (default 1; 2 for a
+    spread); with fewer the rule is unknown.
     """
 
     concept: Identifier
     within: Duration
+    aggregate: Aggregate = "latest"
+    min_readings: Annotated[int, Field(ge=1, le=1000, strict=True)] | None = None
     min: Number | None = None
     max: Number | None = None
     above: Number | None = None
@@ -286,6 +300,12 @@ class ObservationSpec(_Model):
 
     @model_validator(mode="after")
     def _bounds(self) -> Self:
+        if self.min_readings is not None and self.aggregate not in DEFAULT_MIN_READINGS:
+            raise PydanticCustomError(
+                "conflicting_keys",
+                f"'min_readings' is for aggregates of values "
+                f"({', '.join(DEFAULT_MIN_READINGS)}), not for '{self.aggregate}'",
+            )
         if self.min is not None and self.above is not None:
             raise PydanticCustomError("conflicting_keys", "give at most one of 'min' or 'above'")
         if self.max is not None and self.below is not None:

@@ -323,3 +323,200 @@ def test_active_within_replaces_status(folder: TrialFolder) -> None:
     assert [(d.code, d.message) for d in raised.value.diagnostics] == [
         ("invalid-value", "'active_within' cannot be combined with 'status'"),
     ]
+
+
+# --- aggregates of observations ------------------------------------------------------------------
+
+MEAN_PAIN = (
+    "observation: {concept: pain_0_10, within: 7 days, aggregate: mean, min_readings: 3, above: 3}"
+)
+
+
+def pain(*readings: tuple[str, float] | tuple[str, float, str]) -> dict[str, Any]:
+    out = []
+    for reading in readings:
+        record: dict[str, Any] = {"system": "loinc", "code": "72514-3", "date": reading[0]}
+        record["value"] = reading[1]
+        if len(reading) > 2:
+            record["unit"] = reading[2]
+        out.append(record)
+    return {"observations": out}
+
+
+def test_the_mean_of_a_week_of_pain_scores(folder: TrialFolder) -> None:
+    trial = one_criterion_trial(folder, MEAN_PAIN)
+    patient = pain(("2026-11-15", 2), ("2026-11-17", 4), ("2026-11-20", 5), ("2026-11-10", 9))
+    assert summary(check_both(trial, patient, AS_OF)) == (
+        "met",
+        "mean of the 0-10 pain score readings from 2026-11-14 to 2026-11-21 is 3.67, above 3",
+        (
+            "LOINC 72514-3: 2 on 2026-11-15",
+            "LOINC 72514-3: 4 on 2026-11-17",
+            "LOINC 72514-3: 5 on 2026-11-20",
+        ),
+        (),
+        None,
+        (),
+    )
+
+
+@pytest.mark.parametrize(
+    ("patient", "outcome", "reason"),
+    [
+        (
+            pain(("2026-11-15", 6), ("2026-11-20", 7)),
+            "unknown",
+            "2 0-10 pain score readings with a usable value from 2026-11-14 to 2026-11-21: the "
+            "mean needs at least 3",
+        ),
+        (
+            pain(("2026-11-15", 2), ("2026-11-17", 3), ("2026-11-20", 4)),
+            "not_met",
+            "mean of the 0-10 pain score readings from 2026-11-14 to 2026-11-21 is 3, not above 3",
+        ),
+        (
+            # A reading of "2026-11" may be inside the week or before it: the mean is 3 or 4.
+            pain(("2026-11-15", 4), ("2026-11-17", 4), ("2026-11-20", 4), ("2026-11", 0)),
+            "unknown",
+            "mean of the 0-10 pain score readings from 2026-11-14 to 2026-11-21 is between 3 and "
+            "4: cannot tell whether above 3",
+        ),
+        (
+            pain(("2026-11-15", 4), ("2026-11-17", 4), ("2026-11-20", 4), ("2026-11", 3.5)),
+            "met",
+            "mean of the 0-10 pain score readings from 2026-11-14 to 2026-11-21 is between 3.88 "
+            "and 4, above 3",
+        ),
+        (
+            # A score in millimetres cannot be read as 0-10: it could be anything.
+            pain(("2026-11-15", 4), ("2026-11-17", 4), ("2026-11-20", 4), ("2026-11-19", 5, "mm")),
+            "unknown",
+            "mean of the 0-10 pain score readings from 2026-11-14 to 2026-11-21 cannot be computed "
+            "(a reading has no usable value): cannot tell whether above 3",
+        ),
+    ],
+)
+def test_the_mean_needs_enough_readings_and_covers_every_uncertain_one(
+    folder: TrialFolder, patient: dict[str, Any], outcome: str, reason: str
+) -> None:
+    trial = one_criterion_trial(folder, MEAN_PAIN)
+    assert summary(check_both(trial, patient, AS_OF))[:2] == (outcome, reason)
+
+
+def test_the_mean_converts_units(folder: TrialFolder) -> None:
+    rule = "observation: {concept: pain_vas_100mm, within: 30 days, aggregate: mean, above: 50}"
+    trial = one_criterion_trial(folder, rule)
+    patient = {
+        "observations": [
+            {"system": "loinc", "code": "38214-3", "value": 4.5, "unit": "cm",
+             "date": "2026-11-02"},
+            {"system": "loinc", "code": "38214-3", "value": 60, "unit": "mm",
+             "date": "2026-11-12"},
+        ]
+    }  # fmt: skip
+    assert summary(check_both(trial, patient, AS_OF))[:2] == (
+        "met",
+        "mean of the 0-100 mm pain VAS readings from 2026-10-22 to 2026-11-21 is 52.5 mm, "
+        "above 50 mm",
+    )
+
+
+def bp(*values: float | str) -> dict[str, Any]:
+    return {
+        "observations": [
+            {"system": "loinc", "code": "8480-6", "unit": "mm[Hg]", "date": f"2026-11-{10 + i}",
+             **({"value": v} if not isinstance(v, str) else {})}
+            for i, v in enumerate(values)
+        ]
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("rule", "patient", "outcome", "reason"),
+    [
+        (
+            "{concept: systolic_bp, within: 30 days, aggregate: maximum, above: 160}",
+            bp(150, 170, "no value"),
+            "met",
+            "highest of the systolic blood pressure readings from 2026-10-22 to 2026-11-21 is at "
+            "least 170 mmHg, above 160 mmHg",
+        ),
+        (
+            "{concept: systolic_bp, within: 30 days, aggregate: maximum, above: 160}",
+            bp(150, 155, "no value"),
+            "unknown",
+            "highest of the systolic blood pressure readings from 2026-10-22 to 2026-11-21 is at "
+            "least 155 mmHg: cannot tell whether above 160 mmHg",
+        ),
+        (
+            "{concept: systolic_bp, within: 30 days, aggregate: minimum, min: 100}",
+            bp(150, 99, 130),
+            "not_met",
+            "lowest of the systolic blood pressure readings from 2026-10-22 to 2026-11-21 is 99 "
+            "mmHg, below 100 mmHg",
+        ),
+        (
+            "{concept: pain_0_10, within: 30 days, aggregate: spread, max: 1}",
+            pain(("2026-11-02", 4), ("2026-11-12", 5)),
+            "met",
+            "spread (highest minus lowest) of the 0-10 pain score readings from 2026-10-22 to "
+            "2026-11-21 is 1, at most 1",
+        ),
+        (
+            "{concept: pain_0_10, within: 30 days, aggregate: spread, max: 1}",
+            pain(("2026-11-02", 4), ("2026-11-12", 6)),
+            "not_met",
+            "spread (highest minus lowest) of the 0-10 pain score readings from 2026-10-22 to "
+            "2026-11-21 is 2, above 1",
+        ),
+        (
+            # One reading does not show that the pain is stable: a spread needs two.
+            "{concept: pain_0_10, within: 30 days, aggregate: spread, max: 1}",
+            pain(("2026-11-02", 4)),
+            "unknown",
+            "1 0-10 pain score reading with a usable value from 2026-10-22 to 2026-11-21: the "
+            "spread (highest minus lowest) needs at least 2",
+        ),
+        (
+            "{concept: systolic_bp, within: 30 days, aggregate: count, min: 1}",
+            {},
+            "not_met",
+            "number of systolic blood pressure readings from 2026-10-22 to 2026-11-21 is 0, "
+            "below 1",
+        ),
+        (
+            "{concept: systolic_bp, within: 30 days, aggregate: count, min: 2}",
+            bp(150, "no value"),
+            "unknown",
+            "number of systolic blood pressure readings from 2026-10-22 to 2026-11-21 is between "
+            "1 and 2: cannot tell whether at least 2",
+        ),
+        (
+            "{concept: systolic_bp, within: 30 days, aggregate: count, max: 2}",
+            bp(150, 151, 152),
+            "not_met",
+            "number of systolic blood pressure readings from 2026-10-22 to 2026-11-21 is 3, "
+            "above 2",
+        ),
+    ],
+)
+def test_other_aggregates(
+    folder: TrialFolder, rule: str, patient: dict[str, Any], outcome: str, reason: str
+) -> None:
+    trial = one_criterion_trial(folder, f"observation: {rule}")
+    assert summary(check_both(trial, patient, AS_OF))[:2] == (outcome, reason)
+
+
+def test_min_readings_is_for_aggregates_of_values(folder: TrialFolder) -> None:
+    from matcher.errors import CriteriaError
+
+    rule = "observation: {concept: pain_0_10, within: 7 days, min_readings: 2, above: 3}"
+    with pytest.raises(CriteriaError) as raised:
+        one_criterion_trial(folder, rule)
+    assert [(d.code, d.message) for d in raised.value.diagnostics] == [
+        (
+            "invalid-value",
+            "'min_readings' is for aggregates of values (mean, minimum, maximum, spread), not for "
+            "'latest'",
+        ),
+    ]

@@ -45,8 +45,9 @@ no value or a unit that does not convert.
   within), ``oh <= w.c`` (onset at least), ``ol >= w.s`` (onset within); *possible* ``ol <= w.d``,
   plus ``ah > w.d`` or ``ah > w.s``, ``ol <= w.c``, ``oh >= w.s``;
 * observation, pregnancy and lactation: *definite* ``dl >= w.s and dh <= w.d``; *possible*
-  ``dh >= w.s and dl <= w.d``; an observation also has *in range* (possible, and ``v`` within the
-  bounds) and *comparable* (possible, and ``v`` present);
+  ``dh >= w.s and dl <= w.d``; an observation also has *comparable* (possible, and ``v``
+  present) and, for the latest reading, *in range* (possible, and ``v`` within the bounds); an
+  aggregate of readings is computed from the comparable ones by the shared ``leaf_result``;
 * age: *definite* ``lo >= min and hi <= max``; *possible* ``hi >= min and lo <= max``, or no
   ``lo``;
 * sex and attribute: *definite* one rule per accepted value; *possible* when the field is absent.
@@ -443,7 +444,7 @@ def _leaf_rules(leaf: Leaf, slot: int) -> list[tuple[str, Json, _Target]]:
         maybe = [_join("$gte", "dh", "s"), _join("$lte", "dl", "d")]
         add(_DEFINITE, _record_rule(kind, slot, [], sure), True)
         add(_POSSIBLE, _record_rule(kind, slot, [], maybe), True)
-        if isinstance(leaf, ObservationLeaf):
+        if isinstance(leaf, ObservationLeaf) and leaf.aggregate == "latest":
             bounds: list[Json] = [{"$ex": {"v": 1}}]
             if leaf.low is not None:
                 low = _lowest_passing(leaf.low, leaf.low_inclusive)
@@ -452,6 +453,7 @@ def _leaf_rules(leaf: Leaf, slot: int) -> list[tuple[str, Json, _Target]]:
                 high = _highest_passing(leaf.high, leaf.high_inclusive)
                 bounds.append({"$lte": {"v": _ordered_int(high)}})
             add(_IN_RANGE, _record_rule("o", slot, bounds, maybe), True)
+        if isinstance(leaf, ObservationLeaf):
             add(_COMPARABLE, _record_rule("o", slot, [{"$ex": {"v": 1}}], maybe), True)
     return rules
 

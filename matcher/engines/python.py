@@ -147,6 +147,7 @@ def _observation(leaf: ObservationLeaf, facts: PatientFacts) -> Matches:
     possible: list[int] = []
     in_range: set[int] = set()
     comparable: set[int] = set()
+    latest = leaf.aggregate == "latest"  # an aggregate compares its value, not each reading's
     for i in facts.members(leaf.concept):
         r = facts.observations[i]
         if r.date_lo >= start and r.date_hi <= today:
@@ -158,7 +159,7 @@ def _observation(leaf: ObservationLeaf, facts: PatientFacts) -> Matches:
         factor = unit_factor(r.unit, leaf.unit)
         if r.value is not None and factor is not None:
             comparable.add(i)
-            if leaf.in_range(r.value * factor):
+            if latest and leaf.in_range(r.value * factor):
                 in_range.add(i)
     if not definite and not possible:
         return NOTHING
