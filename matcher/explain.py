@@ -298,4 +298,7 @@ def render_concept(concept: ConceptSet) -> str:
     for system, members in concept.members.items():
         lines.append(f"  {system} codes ({len(members)}):")
         lines.extend(f"    {code:<18} {display}" for code, display in members.items())
+    for system, members in concept.possible.items():
+        lines.append(f"  {system} possible members, never enough on their own ({len(members)}):")
+        lines.extend(f"    {code:<18} {display}" for code, display in members.items())
     return "\n".join(lines) + "\n"

@@ -38,7 +38,7 @@ from functools import cached_property
 from typing import Final, Literal
 
 from matcher.codes import SYSTEM_LABELS, display_code, display_unit
-from matcher.concepts import ConceptKind, ConceptSet, normalise_name
+from matcher.concepts import ConceptIndex, ConceptKind, ConceptSet, normalise_name
 from matcher.dates import Duration, PartialDate, age_on
 from matcher.patient import (
     VOID_VERIFICATION,
@@ -252,7 +252,10 @@ class PatientFacts:
     patient: Patient | None = field(default=None, repr=False)
     _members: dict[tuple[int, ConceptKind], tuple[int, ...]] = field(default_factory=dict)
     _windows: dict[Duration, int] = field(default_factory=dict)
-    _holding: dict[tuple[int, ConceptKind], list[frozenset[int]]] = field(default_factory=dict)
+    _uncertain: dict[tuple[int, ConceptKind], frozenset[int]] = field(default_factory=dict)
+    _holding: dict[tuple[int, ConceptKind], list[tuple[frozenset[int], frozenset[int]]]] = field(
+        default_factory=dict
+    )
 
     def status(self, what: Literal["pregnant", "lactating"]) -> StatusFact | None:
         """The pregnancy or the lactation status record."""
@@ -324,17 +327,12 @@ class PatientFacts:
         return facts
 
     def members(self, concept: ConceptSet) -> tuple[int, ...]:
-        """Positions of the records (of the concept's kind) that belong to ``concept``."""
+        """Positions of the records (of the concept's kind) that belong to ``concept``, or may
+        (see ``uncertain``)."""
         key = (id(concept), concept.kind)
         found = self._members.get(key)
         if found is None:
-            records: Sequence[ConditionFact | MedicationFact | ObservationFact] = (
-                self.conditions
-                if concept.kind is ConceptKind.CONDITION
-                else self.medications
-                if concept.kind is ConceptKind.MEDICATION
-                else self.observations
-            )
+            records = self._records(concept.kind)
             index = concept.index
             if index is None:  # an ad-hoc set (one ingredient): test each record
                 found = tuple(
@@ -343,14 +341,48 @@ class PatientFacts:
                     if concept.matches_code(record.codes) or concept.matches_name(record.words)
                 )
             else:  # look each record up once in the library's index, then filter
-                holding = self._holding.get((id(index), concept.kind))
-                if holding is None:
-                    holding = [index.holding(r.codes, r.words) for r in records]
-                    self._holding[(id(index), concept.kind)] = holding
+                holding = self._holding_of(index, concept.kind, records)
                 ident = id(concept)
-                found = tuple(i for i, sets in enumerate(holding) if ident in sets)
+                found = tuple(
+                    i for i, (sure, maybe) in enumerate(holding) if ident in sure or ident in maybe
+                )
             self._members[key] = found
         return found
+
+    def uncertain(self, concept: ConceptSet) -> frozenset[int]:
+        """Positions of the records that are possible members of ``concept`` only (codes listed
+        under its ``possible``): they may make a rule unknown, never met."""
+        key = (id(concept), concept.kind)
+        found = self._uncertain.get(key)
+        if found is None:
+            found = frozenset()
+            if concept.index is not None and concept.possible_codes:
+                records = self._records(concept.kind)
+                holding = self._holding_of(concept.index, concept.kind, records)
+                ident = id(concept)
+                found = frozenset(i for i, (_, maybe) in enumerate(holding) if ident in maybe)
+            self._uncertain[key] = found
+        return found
+
+    def _records(
+        self, kind: ConceptKind
+    ) -> Sequence[ConditionFact | MedicationFact | ObservationFact]:
+        if kind is ConceptKind.CONDITION:
+            return self.conditions
+        return self.medications if kind is ConceptKind.MEDICATION else self.observations
+
+    def _holding_of(
+        self,
+        index: ConceptIndex,
+        kind: ConceptKind,
+        records: Sequence[ConditionFact | MedicationFact | ObservationFact],
+    ) -> list[tuple[frozenset[int], frozenset[int]]]:
+        """The sets each record belongs to (and may belong to), looked up once per patient."""
+        holding = self._holding.get((id(index), kind))
+        if holding is None:
+            holding = [index.holding(r.codes, r.words) for r in records]
+            self._holding[(id(index), kind)] = holding
+        return holding
 
 
 def _interval(value: PartialDate | None, missing_lo: int, missing_hi: int) -> tuple[int, int]:

@@ -279,7 +279,12 @@ def _condition(leaf: ConditionLeaf, facts: PatientFacts, matches: Matches) -> Le
         return LeafResult(MET, f"{clause} on record", evidence, leaves_on=leaves)
     if matches.possible:
         found = [records[i] for i in matches.possible]
-        missing = tuple(dict.fromkeys(_condition_missing(leaf, facts, r) for r in found))
+        doubtful = facts.uncertain(leaf.concept)
+        missing = tuple(
+            dict.fromkeys(
+                _condition_missing(leaf, facts, records[i], i in doubtful) for i in matches.possible
+            )
+        )
         return LeafResult(
             UNKNOWN,
             f"cannot tell from the record whether the patient has {clause}",
@@ -298,14 +303,14 @@ def _condition(leaf: ConditionLeaf, facts: PatientFacts, matches: Matches) -> Le
             (f"no {label} on record (condition list not reviewed)",),
             (question,),
         )
-    others = [records[i] for i in facts.members(leaf.concept)]
+    others = facts.members(leaf.concept)
     if not others:
         return LeafResult(NOT_MET, f"no {label} on record", (f"no {label} on record",))
     return _condition_not_met(leaf, facts, others)
 
 
 def _condition_not_met(
-    leaf: ConditionLeaf, facts: PatientFacts, others: Sequence[ConditionFact]
+    leaf: ConditionLeaf, facts: PatientFacts, positions: Sequence[int]
 ) -> LeafResult:
     """Records of the concept exist but none qualifies: say why, and when waiting would help.
 
@@ -314,13 +319,16 @@ def _condition_not_met(
     have resolved, or begin after the as-of date.
     """
     label = leaf.concept.label
+    others = [facts.conditions[i] for i in positions]
     evidence = tuple(r.describe() for r in others)
     # A record that certainly begins after the as-of date is not history: waiting for it says
-    # nothing about when the patient qualifies.
+    # nothing about when the patient qualifies; nor does waiting for a possible member.
+    doubtful = facts.uncertain(leaf.concept)
     lasting = [
         r
-        for r in others
+        for i, r in zip(positions, others, strict=True)
         if r.certain
+        and i not in doubtful
         and r.onset_lo <= facts.today
         and (leaf.status == "ever" or r.abate_lo > facts.today)
     ]
@@ -370,9 +378,14 @@ def _condition_leaves_met(
     return first_day_reaching(leaf.onset_within, last + 1)
 
 
-def _condition_missing(leaf: ConditionLeaf, facts: PatientFacts, record: ConditionFact) -> str:
-    """The fact that would decide a condition record that only possibly qualifies."""
+def _condition_missing(
+    leaf: ConditionLeaf, facts: PatientFacts, record: ConditionFact, doubtful: bool
+) -> str:
+    """The fact that would decide a condition record that only possibly qualifies (``doubtful``:
+    its code may or may not mean the concept)."""
     label = leaf.concept.label
+    if doubtful:
+        return f"whether {record.label} is {label}"
     if not record.certain:
         return f"confirmation of the {label} diagnosis"
     recorded = f"recorded as {record.onset}" if record.onset else "not recorded"

@@ -520,3 +520,116 @@ def test_min_readings_is_for_aggregates_of_values(folder: TrialFolder) -> None:
             "'latest'",
         ),
     ]
+
+
+# --- possible members of concept sets ------------------------------------------------------------
+
+TYPE_ONE = """\
+name: test_type_one
+kind: condition
+title: test syndrome type I
+description: A made-up set with possible members.
+source: tests
+codes:
+  icd10cm: {G90.5: CRPS I}
+  snomed: {"734947007": CRPS type I}
+possible:
+  icd10cm: {G90.50: "CRPS I, unspecified"}
+  snomed: {"128200000": "CRPS, type not stated"}
+"""
+EITHER = """\
+name: test_either_type
+kind: condition
+title: test syndrome
+description: Includes the set above and makes its possible member a member.
+source: tests
+includes: [test_type_one]
+codes:
+  icd10cm: {G90.50: "CRPS I, unspecified"}
+"""
+
+
+def codings(*pairs: tuple[str, str]) -> dict[str, Any]:
+    first, *more = pairs
+    record: dict[str, Any] = {"system": first[0], "code": first[1], "onset": "2024-01-01"}
+    if more:
+        record["codes"] = [{"system": s, "code": c} for s, c in more]
+    return {"conditions": [record]}
+
+
+@pytest.mark.parametrize(
+    ("concept", "record", "outcome", "missing"),
+    [
+        ("test_type_one", codings(("icd10cm", "G90.511")), "met", ()),
+        ("test_type_one", codings(("icd10cm", "G90.5")), "met", ()),
+        (
+            "test_type_one",
+            codings(("icd10cm", "G90.50")),
+            "unknown",
+            ("whether ICD-10-CM G90.50 is test syndrome type I",),
+        ),
+        (
+            "test_type_one",
+            codings(("snomed", "128200000")),
+            "unknown",
+            ("whether SNOMED CT 128200000 is test syndrome type I",),
+        ),
+        # Another code of the same record that certainly belongs decides.
+        ("test_type_one", codings(("snomed", "128200000"), ("icd10cm", "G90.511")), "met", ()),
+        # A set that lists the code as a member takes it as one, whatever it includes.
+        ("test_either_type", codings(("icd10cm", "G90.50")), "met", ()),
+        ("test_either_type", codings(("snomed", "128200000")), "unknown", (
+            "whether SNOMED CT 128200000 is test syndrome",
+        )),
+    ],
+)  # fmt: skip
+def test_a_possible_member_makes_a_rule_unknown_never_met(
+    folder: TrialFolder,
+    concept: str,
+    record: dict[str, Any],
+    outcome: str,
+    missing: tuple[str, ...],
+) -> None:
+    folder.write("concepts/test_type_one.yaml", TYPE_ONE)
+    folder.write("concepts/test_either_type.yaml", EITHER)
+    trial = one_criterion_trial(folder, f"condition: {{concept: {concept}, status: present}}")
+    result = summary(check_both(trial, record, AS_OF))
+    assert (result[0], result[3]) == (outcome, missing)
+
+
+def test_a_possible_member_never_gives_a_date_to_wait_for(folder: TrialFolder) -> None:
+    folder.write("concepts/test_type_one.yaml", TYPE_ONE)
+    rule = "condition: {concept: test_type_one, status: present, onset_at_least: 1 year}"
+    trial = one_criterion_trial(folder, rule)
+    record = {"conditions": [{"system": "icd10cm", "code": "G90.50", "onset": "2026-10-01"}]}
+    result = check_both(trial, record, AS_OF)
+    assert (result.verdict.value, result.eligible_from, result.criteria[0].outcome.value) == (
+        "ineligible",
+        None,
+        "not_met",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            TYPE_ONE.replace('G90.50: "CRPS I, unspecified"', "G90.5: CRPS I"),
+            "icd10cm G90.5 is listed both in 'codes' and in 'possible'",
+        ),
+        (
+            TYPE_ONE.replace("kind: condition", "kind: medication").replace(
+                'codes:\n  icd10cm: {G90.5: CRPS I}\n  snomed: {"734947007": CRPS type I}\n',
+                "names: [something]\n",
+            ),
+            "'possible' is for condition sets only",
+        ),
+    ],
+)
+def test_possible_members_are_checked(folder: TrialFolder, text: str, message: str) -> None:
+    from matcher.errors import CriteriaError
+
+    folder.write("concepts/test_type_one.yaml", text)
+    with pytest.raises(CriteriaError) as raised:
+        one_criterion_trial(folder, "age: {min: 18}")
+    assert [d.message for d in raised.value.diagnostics] == [message]

@@ -23,7 +23,8 @@ leaf of a ruleset has a slot number ``k``, and every fact belongs to one slot:
   *join* records to them, so a compiled ruleset serves every as-of date;
 * one *record* fact per record of the leaf's concept set, ``{t, k, i, ...}``: ``i`` is the record's
   position, the rest its day-number intervals from ``matcher.facts`` -- medication ``sl sh el eh``
-  (start, end), condition ``ol oh al ah`` (onset, abatement) and ``ok`` (a confirmed diagnosis),
+  (start, end), condition ``ol oh al ah`` (onset, abatement) and ``ok`` (a confirmed diagnosis of
+  a code that certainly belongs to the set, not a possible member only),
   observation ``dl dh`` and ``v``, pregnancy or lactation status ``dl dh``. Which records belong to
   a concept set comes from ``PatientFacts.members``: concept matching is shared by both engines,
   like the normalisation of codes and units;
@@ -299,6 +300,7 @@ def _leaf_facts(leaf: Leaf, slot: int, facts: PatientFacts) -> list[Fact]:
                 {"t": "s", "k": slot, "i": 0, "dl": status.date_lo, "dh": status.date_hi}
             )
     elif isinstance(leaf, ConditionLeaf):
+        doubtful = facts.uncertain(leaf.concept)
         for i in facts.members(leaf.concept):
             c = facts.conditions[i]
             records.append(
@@ -306,7 +308,7 @@ def _leaf_facts(leaf: Leaf, slot: int, facts: PatientFacts) -> list[Fact]:
                     "t": "c",
                     "k": slot,
                     "i": i,
-                    "ok": c.certain,
+                    "ok": c.certain and i not in doubtful,
                     "ol": c.onset_lo,
                     "oh": c.onset_hi,
                     "al": c.abate_lo,

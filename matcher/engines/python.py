@@ -103,9 +103,10 @@ def _condition(leaf: ConditionLeaf, facts: PatientFacts) -> Matches:
     start = facts.window_start(leaf.onset_within) if leaf.onset_within is not None else None
     definite: list[int] = []
     possible: list[int] = []
+    doubtful = facts.uncertain(leaf.concept)  # possible members of the set only
     for i in facts.members(leaf.concept):
         r = facts.conditions[i]
-        sure = r.certain and r.onset_hi <= today
+        sure = r.certain and i not in doubtful and r.onset_hi <= today
         maybe = r.onset_lo <= today
         if active is not None:
             sure = sure and r.abate_lo > active
