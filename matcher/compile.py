@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar, assert_never
 
 from matcher.codes import canonical_unit, display_unit, unit_factor
 from matcher.concepts import (
@@ -426,7 +426,9 @@ class _Compiler:
             return StatusLeaf(
                 what, status.within, status.childbearing_age.min, status.childbearing_age.max
             )
-        raise AssertionError(f"unhandled rule {type(rule).__name__}")  # pragma: no cover
+        if isinstance(rule, AllRule | AnyRule | NotRule | AtLeastRule):  # pragma: no cover
+            raise AssertionError("composite rules are compiled by Compiler.rule")
+        assert_never(rule)
 
     def attribute(self, rule: AttributeRule, path: tuple[str | int, ...]) -> Leaf | None:
         spec = rule.attribute

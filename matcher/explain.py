@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Final
+from typing import Final, assert_never
 
 from matcher.compile import (
     AgeLeaf,
@@ -216,8 +216,9 @@ def describe_rule(node: Node) -> str:
             f"{word[node.aggregate]} of the {what} readings {span} (at least {readings}) "
             f"is {node.bounds_text()}"
         )
-    assert isinstance(node, StatusLeaf)
-    return f"recorded as {node.what} within the last {node.within}"
+    if isinstance(node, StatusLeaf):
+        return f"recorded as {node.what} within the last {node.within}"
+    assert_never(node)
 
 
 def render_trial(trial: CompiledTrial, *, style: Style = plain) -> str:

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, assert_never
 
 from matcher.codes import display_unit, unit_factor
 from matcher.compile import (
@@ -127,7 +127,9 @@ def leaf_result(leaf: Leaf, facts: PatientFacts, matches: Matches) -> LeafResult
         return _sex(leaf, facts, matches)
     if isinstance(leaf, AttributeLeaf):
         return _attribute(leaf, facts, matches)
-    return _status(leaf, facts, matches)
+    if isinstance(leaf, StatusLeaf):
+        return _status(leaf, facts, matches)
+    assert_never(leaf)
 
 
 # --- patient-level leaves ----------------------------------------------------------------------
@@ -612,16 +614,20 @@ def _aggregate_range(
     """[lo, hi] of the aggregate over every set of readings the record allows (``sure`` are
     certainly in the window with usable values, ``maybe`` may be; ``unusable``: some reading
     of the window has a value that cannot be used, so it could be anything)."""
-    if leaf.aggregate == "maximum":
-        return max(sure), _INF if unusable else max(sure + maybe)
-    if leaf.aggregate == "minimum":
-        return -_INF if unusable else min(sure + maybe), min(sure)
-    if leaf.aggregate == "spread":
-        every = sure + maybe
-        return max(sure) - min(sure), _INF if unusable else max(every) - min(every)
-    if leaf.aggregate == "mean":
-        return (-_INF, _INF) if unusable else _mean_range(sure, maybe)
-    raise AssertionError(f"not an aggregate of values: {leaf.aggregate}")  # pragma: no cover
+    every = sure + maybe
+    match leaf.aggregate:
+        case "maximum":
+            return max(sure), _INF if unusable else max(every)
+        case "minimum":
+            return -_INF if unusable else min(every), min(sure)
+        case "spread":
+            return max(sure) - min(sure), _INF if unusable else max(every) - min(every)
+        case "mean":
+            return (-_INF, _INF) if unusable else _mean_range(sure, maybe)
+        case "latest" | "count":  # pragma: no cover - not aggregates of values
+            raise AssertionError(f"not an aggregate of values: {leaf.aggregate}")
+        case _:  # pragma: no cover
+            assert_never(leaf.aggregate)
 
 
 def _range_text(low: float, high: float, unit: str) -> str:

@@ -134,7 +134,7 @@ import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, assert_never
 
 from matcher.codes import unit_factor
 from matcher.compile import (
@@ -267,6 +267,8 @@ def _window(leaf: Leaf, slot: int, facts: PatientFacts) -> Fact:
             window["s"] = facts.today
     elif isinstance(leaf, ObservationLeaf | StatusLeaf):
         window["s"] = facts.window_start(leaf.within)
+    elif not isinstance(leaf, AgeLeaf | SexLeaf | AttributeLeaf):  # patient leaves: no window
+        assert_never(leaf)
     return window
 
 
@@ -329,7 +331,7 @@ def _leaf_facts(leaf: Leaf, slot: int, facts: PatientFacts) -> list[Fact]:
                     "eh": m.end_hi,
                 }
             )
-    else:
+    elif isinstance(leaf, ObservationLeaf):
         for i in facts.members(leaf.concept):
             o = facts.observations[i]
             reading: Fact = {"t": "o", "k": slot, "i": i, "dl": o.date_lo, "dh": o.date_hi}
@@ -337,6 +339,8 @@ def _leaf_facts(leaf: Leaf, slot: int, facts: PatientFacts) -> list[Fact]:
             if o.value is not None and factor is not None:
                 reading["v"] = _ordered_int(o.value * factor)
             records.append(reading)
+    else:
+        assert_never(leaf)
     return [_window(leaf, slot, facts), *records] if records else []
 
 
@@ -440,7 +444,7 @@ def _leaf_rules(leaf: Leaf, slot: int) -> list[tuple[str, Json, _Target]]:
         maybe = [_join("$lte", "sl", "d"), _join("$gte", "eh", "s")]
         add(_DEFINITE, _record_rule("m", slot, [], sure), True)
         add(_POSSIBLE, _record_rule("m", slot, [], maybe), True)
-    else:
+    elif isinstance(leaf, ObservationLeaf | StatusLeaf):
         kind = "o" if isinstance(leaf, ObservationLeaf) else "s"
         sure = [_join("$gte", "dl", "s"), _join("$lte", "dh", "d")]
         maybe = [_join("$gte", "dh", "s"), _join("$lte", "dl", "d")]
@@ -457,6 +461,8 @@ def _leaf_rules(leaf: Leaf, slot: int) -> list[tuple[str, Json, _Target]]:
             add(_IN_RANGE, _record_rule("o", slot, bounds, maybe), True)
         if isinstance(leaf, ObservationLeaf):
             add(_COMPARABLE, _record_rule("o", slot, [{"$ex": {"v": 1}}], maybe), True)
+    else:
+        assert_never(leaf)
     return rules
 
 
@@ -587,7 +593,9 @@ class _Found:
         maybe = tuple(sorted(possible - definite))
         if isinstance(leaf, ObservationLeaf):
             return Matches(sure, maybe, frozenset(in_range), frozenset(comparable))
-        return Matches(sure, maybe)
+        if isinstance(leaf, ConditionLeaf | MedicationLeaf):
+            return Matches(sure, maybe)
+        assert_never(leaf)
 
 
 class DurableEngine:

@@ -9,6 +9,7 @@ safe to use from many threads at once.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import assert_never
 
 from matcher.codes import unit_factor
 from matcher.compile import (
@@ -66,7 +67,9 @@ def match(leaf: Leaf, facts: PatientFacts) -> Matches:
         if leaf.values is not None:
             return PATIENT if value in leaf.values else NOTHING
         return PATIENT if value == leaf.expected else NOTHING
-    return _status(leaf, facts)
+    if isinstance(leaf, StatusLeaf):
+        return _status(leaf, facts)
+    assert_never(leaf)
 
 
 def _age(leaf: AgeLeaf, facts: PatientFacts) -> Matches:
