@@ -12,7 +12,7 @@ Exit statuses (also in the README):
 2   usage error: unknown option or command, bad argument, unknown trial id or concept name
 3   the patient file cannot be used: missing, unreadable, not JSON/YAML, invalid fields
 4   criteria or concept files are invalid (``check`` still screens against the valid trials)
-5   the chosen engine is not available on this Python
+5   the chosen engine (or simple-icd-10-cm, for ``lint --strict``) is not installed here
 70  internal error: a bug in matcher; please report it
 ==  ==========================================================================================
 """
@@ -179,7 +179,7 @@ def cli() -> None:
     """Screen patients against clinical-trial eligibility criteria written in YAML.
 
     Exit status: 0 ok, 1 lint/test findings, 2 usage error, 3 bad patient file, 4 invalid
-    criteria, 5 engine unavailable, 70 internal error.
+    criteria, 5 engine (or lint --strict's package) unavailable, 70 internal error.
     """
 
 
@@ -253,16 +253,31 @@ def explain_command(trial: str, criteria: tuple[Path, ...]) -> None:
 
 @cli.command("lint")
 @click.argument("paths", nargs=-1, type=PATH)
-def lint_command(paths: tuple[Path, ...]) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Also check every code of every concept set: ICD-10-CM against the official tabular "
+    "list, the form and check digit of SNOMED CT, LOINC and RxNorm codes, and that each set's "
+    "source names its code systems (needs the 'lint' extra).",
+)
+def lint_command(paths: tuple[Path, ...], strict: bool) -> None:
     """Validate criteria files (default: the bundled catalog) as file:line:col: code: message."""
     try:
         catalog = load_trials(*paths, strict=False)
     except (CriteriaError, InputError) as exc:
         _report(exc.diagnostics)
         raise _Exit(EXIT["findings"]) from None
-    _report(catalog.problems)
-    if catalog.problems:
-        count = len(catalog.problems)
+    problems = list(catalog.problems)
+    if strict:
+        from matcher.lint import LintUnavailableError, strict_problems  # seconds to load: only here
+
+        try:
+            problems.extend(strict_problems(paths))
+        except LintUnavailableError as exc:
+            _fail(str(exc), "engine")
+    _report(problems)
+    if problems:
+        count = len(problems)
         click.echo(f"{count} problem{'s' if count != 1 else ''} found", err=True)
         raise _Exit(EXIT["findings"])
     click.echo(

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar, assert_never
 
 from matcher.codes import canonical_unit, display_unit, unit_factor
 from matcher.concepts import (
@@ -37,9 +37,12 @@ from matcher.dates import Duration
 from matcher.errors import CriteriaError, Diagnostic, suggest
 from matcher.patient import ATTRIBUTES, Sex
 from matcher.schema import (
+    DEFAULT_MIN_READINGS,
     AgeRule,
+    Aggregate,
     AllRule,
     AnyRule,
+    AtLeastRule,
     AttributeRule,
     ConditionRule,
     Example,
@@ -59,6 +62,7 @@ __all__ = [
     "AgeLeaf",
     "AllNode",
     "AnyNode",
+    "AtLeastNode",
     "AttributeLeaf",
     "Catalog",
     "CompiledCriterion",
@@ -75,7 +79,7 @@ __all__ = [
 ]
 
 CriterionKind = Literal["inclusion", "exclusion"]
-_Shared = TypeVar("_Shared", "AllNode", "AnyNode", "NotNode", "CompiledCriterion")
+_Shared = TypeVar("_Shared", "AllNode", "AnyNode", "NotNode", "AtLeastNode", "CompiledCriterion")
 
 _KEYS: Final = itertools.count()
 _KEYS_LOCK: Final = threading.Lock()
@@ -113,10 +117,14 @@ class AttributeLeaf:
 
 @dataclass(frozen=True, slots=True)
 class ConditionLeaf:
+    """A condition of a concept set: active on the as-of date (``present``), on some day of the
+    last ``active_within`` (then ``status`` is ``ever``), or ever; with an optional onset window."""
+
     concept: ConceptSet
     status: Literal["present", "ever"]
     onset_at_least: Duration | None
     onset_within: Duration | None
+    active_within: Duration | None = None
     key: int = field(default=-1, compare=False)
 
 
@@ -133,6 +141,9 @@ class MedicationLeaf:
 
 @dataclass(frozen=True, slots=True)
 class ObservationLeaf:
+    """Readings of a concept set within the last ``within``: the latest one, or an ``aggregate``
+    of them (computed from at least ``min_readings``), against the bounds."""
+
     concept: ConceptSet
     within: Duration
     low: float | None
@@ -140,6 +151,8 @@ class ObservationLeaf:
     high: float | None
     high_inclusive: bool
     unit: str | None
+    aggregate: Aggregate = "latest"
+    min_readings: int = 1
     key: int = field(default=-1, compare=False)
 
     def in_range(self, value: float) -> bool:
@@ -206,7 +219,17 @@ class NotNode:
     child: Node
 
 
-Node = Leaf | AllNode | AnyNode | NotNode
+@dataclass(frozen=True, slots=True)
+class AtLeastNode:
+    """``count`` or more of ``children`` hold (``all`` is every child, ``any`` one)."""
+
+    count: int
+    children: tuple[Node, ...]
+
+
+Node = Leaf | AllNode | AnyNode | NotNode | AtLeastNode
+#: The composite nodes: every other node is a leaf with a ``key``.
+COMPOSITES: Final = (AllNode, AnyNode, NotNode, AtLeastNode)
 
 
 def iter_leaves(node: Node) -> Iterator[Leaf]:
@@ -214,7 +237,7 @@ def iter_leaves(node: Node) -> Iterator[Leaf]:
     stack: list[Node] = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, AllNode | AnyNode):
+        if isinstance(current, AllNode | AnyNode | AtLeastNode):
             stack.extend(reversed(current.children))
         elif isinstance(current, NotNode):
             stack.append(current.child)
@@ -354,6 +377,14 @@ class _Compiler:
         if isinstance(rule, NotRule):
             child = self.rule(rule.not_, (*path, "not"))
             return None if child is None else self.share(NotNode(child))
+        if isinstance(rule, AtLeastRule):
+            spec = rule.at_least
+            parts = [
+                self.rule(child, (*path, "at_least", "of", i)) for i, child in enumerate(spec.of)
+            ]
+            if any(part is None for part in parts):
+                return None
+            return self.share(AtLeastNode(spec.count, tuple(p for p in parts if p is not None)))
         leaf = self.leaf(rule, path)
         return None if leaf is None else self.intern(leaf)
 
@@ -371,6 +402,8 @@ class _Compiler:
             )
             if concept is None:
                 return None
+            if spec.active_within is not None:
+                return ConditionLeaf(concept, "ever", None, None, spec.active_within)
             return ConditionLeaf(concept, spec.status, spec.onset_at_least, spec.onset_within)
         if isinstance(rule, MedicationRule):
             med = rule.medication
@@ -403,7 +436,9 @@ class _Compiler:
             return StatusLeaf(
                 what, status.within, status.childbearing_age.min, status.childbearing_age.max
             )
-        raise AssertionError(f"unhandled rule {type(rule).__name__}")  # pragma: no cover
+        if isinstance(rule, AllRule | AnyRule | NotRule | AtLeastRule):  # pragma: no cover
+            raise AssertionError("composite rules are compiled by Compiler.rule")
+        assert_never(rule)
 
     def attribute(self, rule: AttributeRule, path: tuple[str | int, ...]) -> Leaf | None:
         spec = rule.attribute
@@ -459,8 +494,17 @@ class _Compiler:
             return None
         low = spec.min if spec.min is not None else spec.above
         high = spec.max if spec.max is not None else spec.below
+        readings = spec.min_readings or DEFAULT_MIN_READINGS.get(spec.aggregate, 1)
         return ObservationLeaf(
-            concept, spec.within, low, spec.above is None, high, spec.below is None, unit
+            concept,
+            spec.within,
+            low,
+            spec.above is None,
+            high,
+            spec.below is None,
+            unit,
+            spec.aggregate,
+            readings,
         )
 
     def trial(self, model: TrialFile) -> CompiledTrial | None:
@@ -486,7 +530,7 @@ class _Compiler:
                 )
                 bare = (
                     node.key
-                    if not isinstance(node, AllNode | AnyNode | NotNode | None) and scope is None
+                    if node is not None and not isinstance(node, COMPOSITES) and scope is None
                     else -1
                 )
                 criteria.append(

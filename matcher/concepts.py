@@ -16,6 +16,11 @@ How a record matches a set:
   ``amphetamine`` does not match ``dextroamphetamine``. This catches brand-name codes that a value
   set of clinical drugs does not list.
 * **Condition names**: the whole display name, lower-cased, equals a listed name.
+* **Possible members** (``possible:``, condition sets only): codes that may or may not mean the
+  concept (CRPS recorded without its type, for "CRPS type I"). A record they match belongs to the
+  set only possibly: like an unconfirmed diagnosis it can make a rule unknown, never met. For
+  ICD-10-CM the most specific listed code decides: ``G90.5`` is a member and ``G90.50`` a possible
+  one, so ``G90.511`` belongs and ``G90.50`` may.
 
 ATC codes are kept for auditors (``matcher concepts NAME``) but never matched: records rarely carry
 them and the classes cut across what trials mean.
@@ -48,6 +53,7 @@ from matcher.source import Document
 from matcher.validation import read_model
 
 __all__ = [
+    "ConceptIndex",
     "ConceptKind",
     "ConceptLibrary",
     "ConceptSet",
@@ -93,6 +99,11 @@ class ConceptSetFile(BaseModel):
     codes: dict[Literal["rxnorm", "icd10cm", "snomed", "loinc"], dict[CodeText, Text]] = Field(
         default_factory=dict
     )
+    possible: dict[Literal["icd10cm", "snomed"], dict[CodeText, Text]] = Field(
+        default_factory=dict,
+        description="codes that may or may not mean this condition: a record coded with them "
+        "makes a rule unknown, never met (each with the reason in 'description')",
+    )
     unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)] | None = None
 
     @model_validator(mode="after")
@@ -108,6 +119,15 @@ class ConceptSetFile(BaseModel):
                 "wrong_system",
                 f"a {self.kind} set takes codes from {allowed}, not {', '.join(wrong)}",
             )
+        if self.possible and self.kind is not ConceptKind.CONDITION:
+            raise PydanticCustomError("wrong_system", "'possible' is for condition sets only")
+        for system, listed in self.possible.items():
+            both = sorted(set(listed) & set(self.codes.get(system, {})))
+            if both:
+                raise PydanticCustomError(
+                    "conflicting_keys",
+                    f"{system} {', '.join(both)} is listed both in 'codes' and in 'possible'",
+                )
         if self.atc and self.kind is not ConceptKind.MEDICATION:
             raise PydanticCustomError("wrong_system", "'atc' is for medication sets only")
         if self.unit is not None and self.kind is not ConceptKind.OBSERVATION:
@@ -170,6 +190,9 @@ class ConceptSet:
     codes: Mapping[str, frozenset[str]]
     names: frozenset[tuple[str, ...]]
     members: Mapping[str, Mapping[str, str]] = field(repr=False)
+    #: Codes of possible members, by system (canonical), and as listed with their displays.
+    possible_codes: Mapping[str, frozenset[str]] = field(repr=False, default_factory=dict)
+    possible: Mapping[str, Mapping[str, str]] = field(repr=False, default_factory=dict)
     #: The index of the library this set belongs to (set when the library is built).
     index: ConceptIndex | None = field(default=None, repr=False, compare=False)
     _by_first_word: Mapping[str, tuple[tuple[str, ...], ...]] = field(
@@ -184,17 +207,30 @@ class ConceptSet:
 
     def matches_code(self, codes: Iterable[tuple[str, str]]) -> bool:
         """True if any (system, code) pair -- canonical, as the patient model keeps them -- is in
-        the set (ICD-10-CM by hierarchy)."""
-        for system, code in codes:
-            members = self.codes.get(system)
-            if not members:
-                continue
-            if system == "icd10cm":
-                if any(code[:n] in members for n in self._icd_lengths if n <= len(code)):
-                    return True
-            elif code in members:
-                return True
-        return False
+        the set (ICD-10-CM by hierarchy, a more specific possible member aside)."""
+        return any(self._code_member(system, code) is True for system, code in codes)
+
+    def may_match_code(self, codes: Iterable[tuple[str, str]]) -> bool:
+        """True if the codes make a record a possible member only (see "Possible members")."""
+        found = [self._code_member(system, code) for system, code in codes]
+        return False in found and True not in found
+
+    def _code_member(self, system: str, code: str) -> bool | None:
+        """True: a member; False: a possible member; None: neither."""
+        members = self.codes.get(system, frozenset())
+        maybe = self.possible_codes.get(system, frozenset())
+        if system != "icd10cm":
+            return True if code in members else False if code in maybe else None
+        found: bool | None = None
+        for n in self._icd_lengths:  # ascending: the longest listed prefix decides
+            if n > len(code):
+                break
+            prefix = code[:n]
+            if prefix in members:
+                found = True
+            elif prefix in maybe:
+                found = False
+        return found
 
     def matches_name(self, words: Sequence[str]) -> bool:
         """True if the record's name words contain a listed name (medications) or equal one
@@ -221,40 +257,60 @@ class ConceptIndex:
     def __init__(self, sets: Iterable[ConceptSet]) -> None:
         self.exact: dict[tuple[str, str], list[int]] = {}
         self.icd: dict[str, list[int]] = {}
+        #: Possible members (see "Possible members"), kept apart: few sets have any.
+        self.possible_exact: dict[tuple[str, str], list[int]] = {}
+        self.possible_icd: dict[str, list[int]] = {}
         self.first_words: dict[str, list[tuple[tuple[str, ...], int]]] = {}
         self.whole_names: dict[tuple[str, ...], list[int]] = {}
         self.longest_icd = 0
         for concept in sets:
             ident = id(concept)
-            for system, codes in concept.codes.items():
-                for code in codes:
-                    if system == "icd10cm":
-                        self.icd.setdefault(code, []).append(ident)
-                        self.longest_icd = max(self.longest_icd, len(code))
-                    else:
-                        self.exact.setdefault((system, code), []).append(ident)
+            for by_system, icd, exact in (
+                (concept.codes, self.icd, self.exact),
+                (concept.possible_codes, self.possible_icd, self.possible_exact),
+            ):
+                for system, codes in by_system.items():
+                    for code in codes:
+                        if system == "icd10cm":
+                            icd.setdefault(code, []).append(ident)
+                            self.longest_icd = max(self.longest_icd, len(code))
+                        else:
+                            exact.setdefault((system, code), []).append(ident)
             for words in concept.names:
                 if concept.kind is ConceptKind.MEDICATION:
                     self.first_words.setdefault(words[0], []).append((words, ident))
                 else:
                     self.whole_names.setdefault(words, []).append(ident)
 
-    def holding(self, codes: Iterable[tuple[str, str]], words: Sequence[str]) -> frozenset[int]:
-        """``id()`` of every set that holds a record with these codes and name words."""
+    def holding(
+        self, codes: Iterable[tuple[str, str]], words: Sequence[str]
+    ) -> tuple[frozenset[int], frozenset[int]]:
+        """``id()`` of every set that holds a record with these codes and name words, and of
+        every set of which it is a possible member only."""
         found: set[int] = set()
+        maybe: set[int] = set()
         for system, code in codes:
             if system == "icd10cm":
+                if not self.possible_icd:
+                    for n in range(1, min(len(code), self.longest_icd) + 1):
+                        found.update(self.icd.get(code[:n], ()))
+                    continue
+                longest: dict[int, bool] = {}  # set -> whether its longest match is a member
                 for n in range(1, min(len(code), self.longest_icd) + 1):
-                    found.update(self.icd.get(code[:n], ()))
+                    longest.update(dict.fromkeys(self.icd.get(code[:n], ()), True))
+                    longest.update(dict.fromkeys(self.possible_icd.get(code[:n], ()), False))
+                for ident, member in longest.items():
+                    (found if member else maybe).add(ident)
             else:
                 found.update(self.exact.get((system, code), ()))
+                maybe.update(self.possible_exact.get((system, code), ()))
         if words:
             found.update(self.whole_names.get(tuple(words), ()))
             for start, word in enumerate(words):
                 for name, ident in self.first_words.get(word, ()):
                     if tuple(words[start : start + len(name)]) == name:
                         found.add(ident)
-        return frozenset(found)
+        return frozenset(found), frozenset(maybe - found)
 
 
 @dataclass(frozen=True)
@@ -346,6 +402,7 @@ def _resolve(files: Mapping[str, _SetFile], problems: list[Diagnostic]) -> dict[
     for name, top in sorted(files.items()):
         spec = top.spec
         members: dict[str, dict[str, str]] = {}
+        possible: dict[str, dict[str, str]] = {}
         words: set[tuple[str, ...]] = set()
         seen: set[str] = set()
         # (set, the sets that include it on the way here, the entry that named it)
@@ -380,6 +437,8 @@ def _resolve(files: Mapping[str, _SetFile], problems: list[Diagnostic]) -> dict[
                 continue
             for system, codes in part.codes.items():
                 members.setdefault(system, {}).update(codes)
+            for system, codes in part.possible.items():
+                possible.setdefault(system, {}).update(codes)
             words.update(normalise_name(n) for n in part.names)
             stack.extend(
                 (child, (*trail, current), (current, i)) for i, child in enumerate(part.includes)
@@ -390,11 +449,18 @@ def _resolve(files: Mapping[str, _SetFile], problems: list[Diagnostic]) -> dict[
             system: frozenset(canonical_code(system, code) for code in codes)
             for system, codes in members.items()
         }
+        # A code that some included set lists as a member is a member here too.
+        possible = {
+            system: {c: d for c, d in codes.items() if c not in members.get(system, {})}
+            for system, codes in possible.items()
+        }
+        possible = {system: codes for system, codes in possible.items() if codes}
         by_first: dict[str, list[tuple[str, ...]]] = {}
         for entry in words:
             if entry:
                 by_first.setdefault(entry[0], []).append(entry)
-        icd_lengths = tuple(sorted({len(c) for c in codes_by_system.get("icd10cm", ())}))
+        listed_icd = [*codes_by_system.get("icd10cm", ()), *possible.get("icd10cm", {})]
+        icd_lengths = tuple(sorted({len(canonical_code("icd10cm", c)) for c in listed_icd}))
         resolved[name] = ConceptSet(
             name=name,
             kind=spec.kind,
@@ -408,6 +474,11 @@ def _resolve(files: Mapping[str, _SetFile], problems: list[Diagnostic]) -> dict[
             codes=codes_by_system,
             names=frozenset(w for w in words if w),
             members={s: dict(sorted(c.items())) for s, c in sorted(members.items())},
+            possible_codes={
+                system: frozenset(canonical_code(system, code) for code in codes)
+                for system, codes in possible.items()
+            },
+            possible={s: dict(sorted(c.items())) for s, c in sorted(possible.items())},
             _by_first_word={k: tuple(v) for k, v in by_first.items()},
             _icd_lengths=icd_lengths,
         )

@@ -78,6 +78,10 @@ CODES: dict[str, str] = {
     "unknown-criterion": "an example names a criterion that the trial does not have",
     "file-name": "a file name that does not match the id it defines",
     "no-trial-files": "a criteria folder that holds no trial file",
+    # catalog QA (lint --strict)
+    "unknown-code": "an ICD-10-CM code that is not in the official tabular list",
+    "malformed-code": "a SNOMED CT, LOINC or RxNorm code of the wrong form or check digit",
+    "unsourced-codes": "a concept set whose source does not name a code system it lists",
     # patient data
     "invalid-patient": "a patient field is invalid",
     "not-fhir": "the input is JSON but not a FHIR R4 Bundle or Patient",

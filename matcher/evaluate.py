@@ -43,11 +43,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from itertools import chain
 from operator import attrgetter, itemgetter
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, assert_never
 
 from matcher.compile import (
+    COMPOSITES,
     AllNode,
     AnyNode,
+    AtLeastNode,
     CompiledCriterion,
     CompiledTrial,
     CriterionKind,
@@ -58,10 +60,10 @@ from matcher.dates import age_on
 from matcher.errors import Diagnostic, PatientError
 from matcher.facts import PatientFacts
 from matcher.leaves import LeafResult
-from matcher.outcome import MET, NOT_MET, REVIEW, UNKNOWN, all_of, any_of, negate
+from matcher.outcome import MET, NOT_MET, REVIEW, UNKNOWN, at_least, negate
 from matcher.patient import Patient
 from matcher.results import CheckResult, CriterionResult, ReviewItem, TrialResult
-from matcher.schema import ReviewKind, Verdict
+from matcher.schema import Outcome, ReviewKind, Verdict
 
 __all__ = ["Engine", "check_facts", "evaluate_trials", "prepare", "rank"]
 
@@ -96,7 +98,7 @@ def prepare(patient: Patient, as_of: date) -> PatientFacts:
 
 
 def _combine(node: Node, leaves: Mapping[int, LeafResult], memo: dict[int, Any]) -> LeafResult:
-    if not isinstance(node, NotNode | AllNode | AnyNode):
+    if not isinstance(node, COMPOSITES):
         return leaves[node.key]
     found: LeafResult | None = memo.get(id(node))
     if found is None:
@@ -105,7 +107,9 @@ def _combine(node: Node, leaves: Mapping[int, LeafResult], memo: dict[int, Any])
 
 
 def _combine_new(
-    node: NotNode | AllNode | AnyNode, leaves: Mapping[int, LeafResult], memo: dict[int, Any]
+    node: NotNode | AllNode | AnyNode | AtLeastNode,
+    leaves: Mapping[int, LeafResult],
+    memo: dict[int, Any],
 ) -> LeafResult:
     if isinstance(node, NotNode):
         child = _combine(node.child, leaves, memo)
@@ -118,40 +122,59 @@ def _combine_new(
             child.must_stop,
         )
     parts = [_combine(child, leaves, memo) for child in node.children]
-    combine = all_of if isinstance(node, AllNode) else any_of
-    outcome = combine(p.outcome for p in parts)
-    # The children that decided the outcome explain it.
-    if outcome is UNKNOWN:
-        deciding = [p for p in parts if p.outcome is UNKNOWN]
-    elif isinstance(node, AllNode) and outcome is NOT_MET:
+    # all, any and at_least are one rule: "at least ``needed`` of the children are met".
+    if isinstance(node, AllNode):
+        needed = len(parts)
+    elif isinstance(node, AnyNode):
+        needed = 1
+    elif isinstance(node, AtLeastNode):
+        needed = node.count
+    else:  # pragma: no cover - a new composite must say how it combines
+        assert_never(node)
+    outcome = at_least((p.outcome for p in parts), needed)
+    met = [p for p in parts if p.outcome is MET]
+    unknown = [p for p in parts if p.outcome is UNKNOWN]
+    if outcome is MET:
+        deciding = met
+        # It stops being met once all but needed - 1 of the met children have stopped.
+        changes = len(met) - needed + 1
+    elif outcome is NOT_MET:
         deciding = [p for p in parts if p.outcome is NOT_MET]
-    elif isinstance(node, AnyNode) and outcome is MET:
-        deciding = [p for p in parts if p.outcome is MET]
+        # It stops being not met once enough failing children could be met again.
+        changes = needed - len(met) - len(unknown)
     else:
-        deciding = parts
-    # When does the outcome change by time alone? "Leave MET" for all = first child leaving;
-    # "leave NOT_MET" for all = last deciding child leaving; the mirror for any.
+        deciding, changes = unknown, 0
+    # When does the outcome change by time alone: on the day the ``changes``-th of the deciding
+    # children changes, if that many of them change with time (min for "all met", max for "all
+    # not met", the mirror for "any").
     leaves_on = None
     must_stop: tuple[str, ...] = ()
-    if outcome is not UNKNOWN:
-        first_wins = (isinstance(node, AllNode) and outcome is MET) or (
-            isinstance(node, AnyNode) and outcome is NOT_MET
-        )
-        dated = [p for p in deciding if p.leaves_on is not None]
-        if first_wins and dated:
-            pick = min(dated, key=lambda p: p.leaves_on or date.max)
-            leaves_on, must_stop = pick.leaves_on, pick.must_stop
-        elif not first_wins and dated and len(dated) == len(deciding):
-            leaves_on = max(p.leaves_on for p in dated if p.leaves_on is not None)
-            must_stop = tuple(dict.fromkeys(s for p in dated for s in p.must_stop))
+    dated = sorted(
+        (p for p in deciding if p.leaves_on is not None), key=lambda p: p.leaves_on or date.max
+    )
+    if changes and len(dated) >= changes:
+        leaves_on = dated[changes - 1].leaves_on
+        must_stop = tuple(dict.fromkeys(s for p in dated[:changes] for s in p.must_stop))
+    reason = "; ".join(dict.fromkeys(p.reason for p in deciding))
+    if isinstance(node, AtLeastNode):
+        reason = f"{_tally(outcome, len(met), len(unknown), len(parts), needed)}: {reason}"
     return LeafResult(
         outcome,
-        "; ".join(dict.fromkeys(p.reason for p in deciding)),
+        reason,
         tuple(dict.fromkeys(e for p in deciding for e in p.evidence)),
         tuple(dict.fromkeys(m for p in deciding if p.outcome is UNKNOWN for m in p.missing)),
         leaves_on,
         must_stop,
     )
+
+
+def _tally(outcome: Outcome, met: int, unknown: int, total: int, needed: int) -> str:
+    """``2 of 3 hold (at least 2 needed)``: how a counted combination came out."""
+    if outcome is MET:
+        return f"{met} of {total} hold (at least {needed} needed)"
+    if outcome is NOT_MET:
+        return f"at most {met + unknown} of {total} can hold (at least {needed} needed)"
+    return f"{met} of {total} hold and {unknown} cannot be told (at least {needed} needed)"
 
 
 # How one criterion result counts in its trial's verdict and score, computed once per patient.

@@ -13,12 +13,14 @@ result types (``matcher.results``), the documented contract.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from dataclasses import replace
+from typing import Final, assert_never
 
 from matcher.compile import (
     AgeLeaf,
     AllNode,
     AnyNode,
+    AtLeastNode,
     AttributeLeaf,
     CompiledTrial,
     ConditionLeaf,
@@ -175,6 +177,9 @@ def describe_rule(node: Node) -> str:
         return "any of (" + "; ".join(describe_rule(c) for c in node.children) + ")"
     if isinstance(node, NotNode):
         return f"not ({describe_rule(node.child)})"
+    if isinstance(node, AtLeastNode):
+        parts = "; ".join(describe_rule(c) for c in node.children)
+        return f"at least {node.count} of ({parts})"
     if isinstance(node, AgeLeaf):
         if node.min is not None and node.max is not None:
             return f"age {node.min}-{node.max}"
@@ -189,6 +194,8 @@ def describe_rule(node: Node) -> str:
         return f"{what} is {'yes' if node.expected else 'no'}"
     if isinstance(node, ConditionLeaf):
         text = f"{node.concept.label} [{node.concept.name}]"
+        if node.active_within is not None:
+            return f"{text} active at some time within the last {node.active_within}"
         text += " on record" if node.status == "ever" else " present"
         if node.onset_at_least is not None:
             text += f", onset at least {node.onset_at_least} ago"
@@ -203,12 +210,21 @@ def describe_rule(node: Node) -> str:
             return f"{name} in current use"
         return f"{name} used within the last {node.within}"
     if isinstance(node, ObservationLeaf):
+        what = f"{node.concept.label} [{node.concept.name}]"
+        span = f"within the last {node.within}"
+        if node.aggregate == "latest":
+            return f"latest {what} {span} is {node.bounds_text()}"
+        if node.aggregate == "count":
+            return f"number of {what} readings {span} is {replace(node, unit=None).bounds_text()}"
+        word = {"mean": "mean", "minimum": "lowest", "maximum": "highest", "spread": "spread"}
+        readings = f"{node.min_readings} reading{'s' if node.min_readings != 1 else ''}"
         return (
-            f"latest {node.concept.label} [{node.concept.name}] within the last {node.within} "
+            f"{word[node.aggregate]} of the {what} readings {span} (at least {readings}) "
             f"is {node.bounds_text()}"
         )
-    assert isinstance(node, StatusLeaf)
-    return f"recorded as {node.what} within the last {node.within}"
+    if isinstance(node, StatusLeaf):
+        return f"recorded as {node.what} within the last {node.within}"
+    assert_never(node)
 
 
 def render_trial(trial: CompiledTrial, *, style: Style = plain) -> str:
@@ -288,5 +304,8 @@ def render_concept(concept: ConceptSet) -> str:
         lines.extend(f"    {' '.join(words)}" for words in sorted(concept.names))
     for system, members in concept.members.items():
         lines.append(f"  {system} codes ({len(members)}):")
+        lines.extend(f"    {code:<18} {display}" for code, display in members.items())
+    for system, members in concept.possible.items():
+        lines.append(f"  {system} possible members, never enough on their own ({len(members)}):")
         lines.extend(f"    {code:<18} {display}" for code, display in members.items())
     return "\n".join(lines) + "\n"

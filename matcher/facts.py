@@ -7,14 +7,23 @@ engine decides "was this drug used in that window?" with four integer comparison
 
 * a medication is in use from ``start_lo..start_hi`` until ``end_lo..end_hi``; an active order
   without an end date runs past the as-of date; a completed or stopped one without an end date
-  ended at an unknown day between its start and the day before the as-of date; on-hold or
-  unknown-status orders may have ended any time after they started; cancelled, not-taken,
-  intended and entered-in-error records are not use and are left out;
-* a condition holds from ``onset`` until ``abatement``; without an abatement date it holds past
-  the as-of date unless its clinical status says it resolved (then it ended before the as-of
-  date); refuted and entered-in-error conditions are left out, and unconfirmed, provisional and
-  differential ones can never decide a criterion on their own (``certain`` is false);
+  ended at an unknown day between its start and the day before the as-of date (the as-of day
+  itself when it started that day); on-hold or unknown-status orders may have ended any time
+  after they started; cancelled, not-taken, intended and entered-in-error records are not use
+  and are left out;
+* a condition holds from ``onset`` until ``abatement`` (the day it resolved, not included);
+  without an abatement date it holds past the as-of date unless its clinical status says it
+  resolved (then it resolved at an unknown day between its onset and the as-of date); refuted and
+  entered-in-error conditions are left out, and unconfirmed, provisional and differential ones
+  can never decide a criterion on their own (``certain`` is false);
 * an observation has a date interval, a value and a unit.
+
+**Partial dates, one rule.** An interval holds every day a date could be, and a bound derived
+from another date holds every day *that* date could be: an order started "2025" and completed
+without an end date may have started on 2025-12-31 and been taken that day, so as of 2025-12-31
+its end interval reaches the as-of day and "in use today" is unknown, never "not current". The
+engines then decide a record only when every pair of days the intervals allow gives the same
+answer.
 
 The facts also memoise which records belong to which concept set, so that a thousand trials naming
 the same drug class look the records up once per patient.
@@ -29,7 +38,7 @@ from functools import cached_property
 from typing import Final, Literal
 
 from matcher.codes import SYSTEM_LABELS, display_code, display_unit
-from matcher.concepts import ConceptKind, ConceptSet, normalise_name
+from matcher.concepts import ConceptIndex, ConceptKind, ConceptSet, normalise_name
 from matcher.dates import Duration, PartialDate, age_on
 from matcher.patient import (
     VOID_VERIFICATION,
@@ -243,7 +252,10 @@ class PatientFacts:
     patient: Patient | None = field(default=None, repr=False)
     _members: dict[tuple[int, ConceptKind], tuple[int, ...]] = field(default_factory=dict)
     _windows: dict[Duration, int] = field(default_factory=dict)
-    _holding: dict[tuple[int, ConceptKind], list[frozenset[int]]] = field(default_factory=dict)
+    _uncertain: dict[tuple[int, ConceptKind], frozenset[int]] = field(default_factory=dict)
+    _holding: dict[tuple[int, ConceptKind], list[tuple[frozenset[int], frozenset[int]]]] = field(
+        default_factory=dict
+    )
 
     def status(self, what: Literal["pregnant", "lactating"]) -> StatusFact | None:
         """The pregnancy or the lactation status record."""
@@ -315,17 +327,12 @@ class PatientFacts:
         return facts
 
     def members(self, concept: ConceptSet) -> tuple[int, ...]:
-        """Positions of the records (of the concept's kind) that belong to ``concept``."""
+        """Positions of the records (of the concept's kind) that belong to ``concept``, or may
+        (see ``uncertain``)."""
         key = (id(concept), concept.kind)
         found = self._members.get(key)
         if found is None:
-            records: Sequence[ConditionFact | MedicationFact | ObservationFact] = (
-                self.conditions
-                if concept.kind is ConceptKind.CONDITION
-                else self.medications
-                if concept.kind is ConceptKind.MEDICATION
-                else self.observations
-            )
+            records = self._records(concept.kind)
             index = concept.index
             if index is None:  # an ad-hoc set (one ingredient): test each record
                 found = tuple(
@@ -334,14 +341,48 @@ class PatientFacts:
                     if concept.matches_code(record.codes) or concept.matches_name(record.words)
                 )
             else:  # look each record up once in the library's index, then filter
-                holding = self._holding.get((id(index), concept.kind))
-                if holding is None:
-                    holding = [index.holding(r.codes, r.words) for r in records]
-                    self._holding[(id(index), concept.kind)] = holding
+                holding = self._holding_of(index, concept.kind, records)
                 ident = id(concept)
-                found = tuple(i for i, sets in enumerate(holding) if ident in sets)
+                found = tuple(
+                    i for i, (sure, maybe) in enumerate(holding) if ident in sure or ident in maybe
+                )
             self._members[key] = found
         return found
+
+    def uncertain(self, concept: ConceptSet) -> frozenset[int]:
+        """Positions of the records that are possible members of ``concept`` only (codes listed
+        under its ``possible``): they may make a rule unknown, never met."""
+        key = (id(concept), concept.kind)
+        found = self._uncertain.get(key)
+        if found is None:
+            found = frozenset()
+            if concept.index is not None and concept.possible_codes:
+                records = self._records(concept.kind)
+                holding = self._holding_of(concept.index, concept.kind, records)
+                ident = id(concept)
+                found = frozenset(i for i, (_, maybe) in enumerate(holding) if ident in maybe)
+            self._uncertain[key] = found
+        return found
+
+    def _records(
+        self, kind: ConceptKind
+    ) -> Sequence[ConditionFact | MedicationFact | ObservationFact]:
+        if kind is ConceptKind.CONDITION:
+            return self.conditions
+        return self.medications if kind is ConceptKind.MEDICATION else self.observations
+
+    def _holding_of(
+        self,
+        index: ConceptIndex,
+        kind: ConceptKind,
+        records: Sequence[ConditionFact | MedicationFact | ObservationFact],
+    ) -> list[tuple[frozenset[int], frozenset[int]]]:
+        """The sets each record belongs to (and may belong to), looked up once per patient."""
+        holding = self._holding.get((id(index), kind))
+        if holding is None:
+            holding = [index.holding(r.codes, r.words) for r in records]
+            self._holding[(id(index), kind)] = holding
+        return holding
 
 
 def _interval(value: PartialDate | None, missing_lo: int, missing_hi: int) -> tuple[int, int]:
@@ -357,7 +398,8 @@ def _condition(index: int, record: Condition, today: int) -> ConditionFact | Non
     if record.abatement is not None:
         abate_lo, abate_hi = _interval(record.abatement, FAR_PAST, FAR_FUTURE)
     elif record.clinical_status in _RESOLVED:
-        abate_lo, abate_hi = onset_lo, max(onset_lo, today - 1)
+        # Resolved by the as-of day: not active on it, at the latest resolved that day.
+        abate_lo, abate_hi = onset_lo, max(onset_lo, today)
     else:
         abate_lo = abate_hi = FAR_FUTURE
     return ConditionFact(
@@ -383,7 +425,9 @@ def _medication(index: int, record: Medication, today: int) -> MedicationFact | 
     if record.end is not None:
         end_lo, end_hi = _interval(record.end, FAR_PAST, FAR_FUTURE)
     elif record.status in _ENDED:
-        end_lo, end_hi = start_lo, max(start_lo, today - 1)
+        # Ended before the as-of day, unless it started that very day (then it ended that day):
+        # a start known only to the month or year may be the as-of day itself.
+        end_lo, end_hi = start_lo, max(start_lo, min(start_hi, today), today - 1)
     elif record.status in _OPEN_END:
         end_lo, end_hi = start_lo, FAR_FUTURE
     else:

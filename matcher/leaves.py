@@ -11,11 +11,14 @@ A leaf's record condition, per rule (intervals as in ``matcher.facts``; ``D`` is
 ``W`` the first day of the window):
 
 * condition: in the concept set, and for ``present`` onset <= D < abatement, for ``ever``
-  onset <= D, plus onset <= D - N (``onset_at_least``) or W <= onset <= D (``onset_within``);
-  definite when certain for every day the dates allow and the diagnosis is confirmed;
+  onset <= D, for ``active_within`` onset <= D and W < abatement (active on a day of [W, D]),
+  plus onset <= D - N (``onset_at_least``) or W <= onset <= D (``onset_within``); definite when
+  certain for every day the dates allow and the diagnosis is confirmed;
 * medication: in the concept set and in use on some day of [W, D] (W = D for current use);
-* observation: in the concept set and dated within [W, D]; ``in_range`` lists those whose value,
-  converted to the rule's unit, is inside the bounds, ``comparable`` those with a usable value;
+* observation: in the concept set and dated within [W, D]; ``comparable`` lists those with a
+  usable value (converted to the rule's unit) and, for the latest reading, ``in_range`` those
+  whose value is inside the bounds; an aggregate (mean, minimum, maximum, spread, count) is
+  computed here from the comparable readings, over every set of readings the dates allow;
 * age, sex, attribute: the patient record itself (position 0) is definite when the value is known
   to satisfy the rule, possible when it may (a partial birth date) or is missing;
 * pregnancy and lactation: the status record (position 0) dated within [W, D].
@@ -24,9 +27,9 @@ A leaf's record condition, per rule (intervals as in ``matcher.facts``; ``D`` is
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, assert_never
 
 from matcher.codes import display_unit, unit_factor
 from matcher.compile import (
@@ -124,7 +127,9 @@ def leaf_result(leaf: Leaf, facts: PatientFacts, matches: Matches) -> LeafResult
         return _sex(leaf, facts, matches)
     if isinstance(leaf, AttributeLeaf):
         return _attribute(leaf, facts, matches)
-    return _status(leaf, facts, matches)
+    if isinstance(leaf, StatusLeaf):
+        return _status(leaf, facts, matches)
+    assert_never(leaf)
 
 
 # --- patient-level leaves ----------------------------------------------------------------------
@@ -213,6 +218,16 @@ def _status(leaf: StatusLeaf, facts: PatientFacts, matches: Matches) -> LeafResu
     if record is not None and matches.definite:
         outcome = MET if record.positive else NOT_MET
         return LeafResult(outcome, record.describe(leaf.what), (record.describe(leaf.what),))
+    noun = "pregnancy" if leaf.what == "pregnant" else "lactation"
+    if record is not None and record.positive and matches.possible:
+        # A positive status whose partial date may fall in the window stands for every day it
+        # could be: neither sex nor age can set it aside.
+        return LeafResult(
+            UNKNOWN,
+            f"{record.describe(leaf.what)}: cannot tell whether between {start} and {facts.as_of}",
+            (record.describe(leaf.what),),
+            (f"{noun} status recorded since {start}",),
+        )
     if facts.sex is Sex.MALE:
         return LeafResult(NOT_MET, "male patient", ("sex: male",))
     if facts.sex is Sex.FEMALE and facts.age_lo is not None and facts.age_hi is not None:
@@ -226,7 +241,6 @@ def _status(leaf: StatusLeaf, facts: PatientFacts, matches: Matches) -> LeafResu
                 f"female aged {age}: not of childbearing age ({span})",
                 (f"born {facts.birth_date}, female",),
             )
-    noun = "pregnancy" if leaf.what == "pregnant" else "lactation"
     evidence: tuple[str, ...]
     if record is None:
         evidence = (f"no {noun} status on record",)
@@ -252,18 +266,27 @@ def _condition(leaf: ConditionLeaf, facts: PatientFacts, matches: Matches) -> Le
         clause = f"{label} for at least {leaf.onset_at_least}"
     elif leaf.onset_within is not None:
         clause = f"{label} beginning on or after {day(facts.window_start(leaf.onset_within))}"
+    elif leaf.active_within is not None:
+        since = day(facts.window_start(leaf.active_within))
+        clause = f"{label} active at some time since {since}"
     else:
         clause = label if leaf.status == "ever" else f"active {label}"
     if matches.definite:
         evidence = tuple(records[i].describe() for i in matches.definite)
         leaves = _condition_leaves_met(
             leaf,
+            facts,
             [records[i] for i in matches.definite] + [records[i] for i in matches.possible],
         )
         return LeafResult(MET, f"{clause} on record", evidence, leaves_on=leaves)
     if matches.possible:
         found = [records[i] for i in matches.possible]
-        missing = tuple(dict.fromkeys(_condition_missing(leaf, facts, r) for r in found))
+        doubtful = facts.uncertain(leaf.concept)
+        missing = tuple(
+            dict.fromkeys(
+                _condition_missing(leaf, facts, records[i], i in doubtful) for i in matches.possible
+            )
+        )
         return LeafResult(
             UNKNOWN,
             f"cannot tell from the record whether the patient has {clause}",
@@ -271,21 +294,25 @@ def _condition(leaf: ConditionLeaf, facts: PatientFacts, matches: Matches) -> Le
             missing,
         )
     if not facts.conditions_complete:
-        ever = "ever had" if leaf.status == "ever" else "has"
+        if leaf.active_within is not None:
+            question = f"whether the patient had {clause}"
+        else:
+            ever = "ever had" if leaf.status == "ever" else "has"
+            question = f"whether the patient {ever} {label}"
         return LeafResult(
             UNKNOWN,
             f"no {label} on record, but the condition list is not reviewed",
             (f"no {label} on record (condition list not reviewed)",),
-            (f"whether the patient {ever} {label}",),
+            (question,),
         )
-    others = [records[i] for i in facts.members(leaf.concept)]
+    others = facts.members(leaf.concept)
     if not others:
         return LeafResult(NOT_MET, f"no {label} on record", (f"no {label} on record",))
     return _condition_not_met(leaf, facts, others)
 
 
 def _condition_not_met(
-    leaf: ConditionLeaf, facts: PatientFacts, others: Sequence[ConditionFact]
+    leaf: ConditionLeaf, facts: PatientFacts, positions: Sequence[int]
 ) -> LeafResult:
     """Records of the concept exist but none qualifies: say why, and when waiting would help.
 
@@ -294,9 +321,18 @@ def _condition_not_met(
     have resolved, or begin after the as-of date.
     """
     label = leaf.concept.label
+    others = [facts.conditions[i] for i in positions]
     evidence = tuple(r.describe() for r in others)
+    # A record that certainly begins after the as-of date is not history: waiting for it says
+    # nothing about when the patient qualifies; nor does waiting for a possible member.
+    doubtful = facts.uncertain(leaf.concept)
     lasting = [
-        r for r in others if r.certain and (leaf.status == "ever" or r.abate_lo > facts.today)
+        r
+        for i, r in zip(positions, others, strict=True)
+        if r.certain
+        and i not in doubtful
+        and r.onset_lo <= facts.today
+        and (leaf.status == "ever" or r.abate_lo > facts.today)
     ]
     if leaf.onset_at_least is not None and lasting:
         # Waiting turns a recent onset into an old enough one.
@@ -315,6 +351,12 @@ def _condition_not_met(
             return LeafResult(
                 NOT_MET, f"{label} on record, but it began before {day(start)}", evidence
             )
+    if leaf.active_within is not None:
+        start = facts.window_start(leaf.active_within)
+        if any(r.abate_hi <= start for r in others):
+            return LeafResult(
+                NOT_MET, f"{label} on record, but it resolved on or before {day(start)}", evidence
+            )
     if leaf.status == "present" and any(r.abate_hi <= facts.today for r in others):
         return LeafResult(NOT_MET, f"{label} on record, but no longer active", evidence)
     return LeafResult(
@@ -322,17 +364,30 @@ def _condition_not_met(
     )
 
 
-def _condition_leaves_met(leaf: ConditionLeaf, found: Sequence[ConditionFact]) -> date | None:
-    """A recent-onset match stops matching once its onset leaves the window."""
-    if leaf.onset_within is None or not found:
+def _condition_leaves_met(
+    leaf: ConditionLeaf, facts: PatientFacts, found: Sequence[ConditionFact]
+) -> date | None:
+    """A recent-onset match stops matching once its onset leaves the window; a match "active
+    within" once its window starts after the last record resolved (never while one is active)."""
+    if not found:
+        return None
+    if leaf.active_within is not None:
+        last = max(record.abate_hi for record in found)
+        return None if last >= FAR_FUTURE else first_day_reaching(leaf.active_within, last)
+    if leaf.onset_within is None:
         return None
     last = max(record.onset_hi for record in found)
     return first_day_reaching(leaf.onset_within, last + 1)
 
 
-def _condition_missing(leaf: ConditionLeaf, facts: PatientFacts, record: ConditionFact) -> str:
-    """The fact that would decide a condition record that only possibly qualifies."""
+def _condition_missing(
+    leaf: ConditionLeaf, facts: PatientFacts, record: ConditionFact, doubtful: bool
+) -> str:
+    """The fact that would decide a condition record that only possibly qualifies (``doubtful``:
+    its code may or may not mean the concept)."""
     label = leaf.concept.label
+    if doubtful:
+        return f"whether {record.label} is {label}"
     if not record.certain:
         return f"confirmation of the {label} diagnosis"
     recorded = f"recorded as {record.onset}" if record.onset else "not recorded"
@@ -342,6 +397,12 @@ def _condition_missing(leaf: ConditionLeaf, facts: PatientFacts, record: Conditi
     if leaf.onset_within is not None:
         start = day(facts.window_start(leaf.onset_within))
         return f"onset date of {label} ({recorded}; counts if on or after {start})"
+    if leaf.active_within is not None:
+        if record.onset_hi > facts.today:
+            return f"onset date of {label} ({recorded}; counts if on or before {facts.as_of})"
+        start = day(facts.window_start(leaf.active_within))
+        resolved = f"recorded as {record.abatement}" if record.abatement else "not recorded"
+        return f"when {label} resolved ({resolved}; counts if after {start})"
     if record.abatement is not None:
         return f"when {label} resolved (recorded as {record.abatement})"
     return f"onset date of {label} ({recorded})"
@@ -447,6 +508,8 @@ def _observed(leaf: ObservationLeaf, record: ObservationFact) -> str:
 
 
 def _observation(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
+    if leaf.aggregate != "latest":
+        return _aggregate(leaf, facts, matches)
     label = leaf.concept.label
     start = day(facts.window_start(leaf.within))
     period = f"from {start} to {facts.as_of}"
@@ -503,3 +566,152 @@ def _observation(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -
         evidence,
         (f"a new {label}: the readings around {records[latest].date} disagree",),
     )
+
+
+# --- aggregates of observations ------------------------------------------------------------------
+# The readings in the window are those on record; which of them count is uncertain when a date may
+# fall on either side of the window (``possible``) or a value is missing or in a unit that does not
+# convert (not ``comparable``: its value could be anything). The aggregate is computed for every
+# set of readings the record allows, as a range [lo, hi]: the rule is met when all of the range
+# passes the bounds, not met when none of it does, unknown otherwise.
+
+_AGGREGATE_WORDS: Final = {
+    "mean": "mean",
+    "minimum": "lowest",
+    "maximum": "highest",
+    "spread": "spread (highest minus lowest)",
+    "count": "number",
+}
+_INF: Final = float("inf")
+
+
+def _number(value: float) -> str:
+    return f"{round(value, 2):g}"
+
+
+def _mean_range(sure: Sequence[float], maybe: Sequence[float]) -> tuple[float, float]:
+    """The lowest and highest mean of ``sure`` plus any of ``maybe`` (``sure`` is not empty):
+    adding the values below (above) the running mean, lowest (highest) first."""
+    lowest = highest = sum(sure) / len(sure)
+    total, count = sum(sure), len(sure)
+    for value in sorted(maybe):
+        if value >= lowest:
+            break
+        total, count = total + value, count + 1
+        lowest = total / count
+    total, count = sum(sure), len(sure)
+    for value in sorted(maybe, reverse=True):
+        if value <= highest:
+            break
+        total, count = total + value, count + 1
+        highest = total / count
+    return lowest, highest
+
+
+def _aggregate_range(
+    leaf: ObservationLeaf, sure: list[float], maybe: list[float], unusable: bool
+) -> tuple[float, float]:
+    """[lo, hi] of the aggregate over every set of readings the record allows (``sure`` are
+    certainly in the window with usable values, ``maybe`` may be; ``unusable``: some reading
+    of the window has a value that cannot be used, so it could be anything)."""
+    every = sure + maybe
+    match leaf.aggregate:
+        case "maximum":
+            return max(sure), _INF if unusable else max(every)
+        case "minimum":
+            return -_INF if unusable else min(every), min(sure)
+        case "spread":
+            return max(sure) - min(sure), _INF if unusable else max(every) - min(every)
+        case "mean":
+            return (-_INF, _INF) if unusable else _mean_range(sure, maybe)
+        case "latest" | "count":  # pragma: no cover - not aggregates of values
+            raise AssertionError(f"not an aggregate of values: {leaf.aggregate}")
+        case _:  # pragma: no cover
+            assert_never(leaf.aggregate)
+
+
+def _range_text(low: float, high: float, unit: str) -> str:
+    """``is 3.67`` / ``is between 3 and 4`` / ``is at least 170 mmHg`` / ``cannot be computed``."""
+    if low == high:
+        return f"is {_number(low)}{unit}"
+    if high == _INF and low == -_INF:
+        return "cannot be computed (a reading has no usable value)"
+    if high == _INF:
+        return f"is at least {_number(low)}{unit}"
+    if low == -_INF:
+        return f"is at most {_number(high)}{unit}"
+    return f"is between {_number(low)} and {_number(high)}{unit}"
+
+
+def _range_outcome(leaf: ObservationLeaf, low: float, high: float) -> Outcome:
+    if leaf.in_range(low) and leaf.in_range(high):  # the bounds are an interval
+        return MET
+    below = leaf.low is not None and (
+        high < leaf.low or (high == leaf.low and not leaf.low_inclusive)
+    )
+    above = leaf.high is not None and (
+        low > leaf.high or (low == leaf.high and not leaf.high_inclusive)
+    )
+    return NOT_MET if below or above else UNKNOWN
+
+
+def _aggregate(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
+    label = leaf.concept.label
+    start = day(facts.window_start(leaf.within))
+    period = f"from {start} to {facts.as_of}"
+    records = facts.observations
+    found = sorted(
+        (*matches.definite, *matches.possible),
+        key=lambda i: (records[i].date_lo, records[i].date_hi, i),
+    )
+    evidence = tuple(records[i].describe() for i in found) or (f"no {label} {period}",)
+
+    def values(positions: Sequence[int]) -> list[float]:
+        out = []
+        for i in positions:
+            value, factor = records[i].value, unit_factor(records[i].unit, leaf.unit)
+            assert value is not None and factor is not None  # comparable readings
+            out.append(value * factor)
+        return out
+
+    sure = values([i for i in matches.definite if i in matches.comparable])
+    maybe = values([i for i in matches.possible if i in matches.comparable])
+    unusable = len(found) - len(sure) - len(maybe)
+    unit = display_unit(leaf.unit)
+    word = _AGGREGATE_WORDS[leaf.aggregate]
+    if leaf.aggregate == "count":
+        counted = replace(leaf, unit=None)  # a count has no unit
+        low, high = float(len(sure)), float(len(found))
+        outcome = _range_outcome(counted, low, high)
+        text = _range_text(low, high, "")
+        reason = f"{word} of {label} readings {period} {text}"
+        if outcome is UNKNOWN:
+            return LeafResult(
+                UNKNOWN,
+                f"{reason}: cannot tell whether {_bounds_phrase(counted, True)}",
+                evidence,
+                (f"full dates and usable values of the {label} readings {period}",),
+            )
+        return LeafResult(outcome, f"{reason}, {_bounds_phrase(counted, outcome is MET)}", evidence)
+    needed = leaf.min_readings
+    if len(sure) < needed:
+        usable = "reading" if len(sure) == 1 else "readings"
+        return LeafResult(
+            UNKNOWN,
+            f"{len(sure)} {label} {usable} with a usable value {period}: the {word} needs at "
+            f"least {needed}",
+            evidence,
+            (f"at least {needed} {label} readings {period}",),
+        )
+    low, high = _aggregate_range(leaf, sure, maybe, unusable > 0)
+    outcome = _range_outcome(leaf, low, high)
+    reading = "reading" if len(sure) == 1 and not maybe else "readings"
+    reason = f"{word} of the {label} {reading} {period} {_range_text(low, high, unit)}"
+    if outcome is UNKNOWN:
+        return LeafResult(
+            UNKNOWN,
+            f"{reason}: cannot tell whether {_bounds_phrase(leaf, True)}",
+            evidence,
+            (f"full dates and usable values of the {label} readings {period}",),
+        )
+    return LeafResult(outcome, f"{reason}, {_bounds_phrase(leaf, outcome is MET)}", evidence)

@@ -11,8 +11,11 @@ not_met     unknown     not_met      unknown
 unknown     unknown     unknown      unknown
 ==========  ==========  ===========  ==========
 
-and ``not unknown`` is ``unknown``. ``review`` never enters this logic: it is a property of a whole
-criterion, decided outside the rule tree.
+and ``not unknown`` is ``unknown``. A counted combination ("at least N of these") follows the
+same rule: met when N are met, not met when fewer than N can still be met (the met ones plus the
+unknown ones), unknown otherwise; ``and`` is "at least all", ``or`` is "at least one".
+``review`` never enters this logic: it is a property of a whole criterion, decided outside the
+rule tree.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections.abc import Iterable
 
 from matcher.schema import Outcome
 
-__all__ = ["MET", "NOT_MET", "REVIEW", "UNKNOWN", "all_of", "any_of", "negate"]
+__all__ = ["MET", "NOT_MET", "REVIEW", "UNKNOWN", "all_of", "any_of", "at_least", "negate"]
 
 MET = Outcome.MET
 NOT_MET = Outcome.NOT_MET
@@ -50,6 +53,20 @@ def any_of(outcomes: Iterable[Outcome]) -> Outcome:
         if outcome is UNKNOWN:
             result = UNKNOWN
     return result
+
+
+def at_least(outcomes: Iterable[Outcome], count: int) -> Outcome:
+    """``count`` or more hold: met if ``count`` are met, not met if fewer than ``count`` are met
+    or unknown, else unknown."""
+    met = unknown = 0
+    for outcome in outcomes:
+        if outcome is MET:
+            met += 1
+        elif outcome is UNKNOWN:
+            unknown += 1
+    if met >= count:
+        return MET
+    return NOT_MET if met + unknown < count else UNKNOWN
 
 
 def negate(outcome: Outcome) -> Outcome:

@@ -19,13 +19,16 @@ A rule is a mapping with exactly one key, the rule's name::
     attribute:  {name: fr_social_security, is: true}
     condition:  {concept: chronic_neuropathic_pain, status: present, onset_at_least: 3 months}
     condition:  {concept: myocardial_infarction, onset_within: 12 months}
+    condition:  {concept: alcohol_use_disorder, active_within: 6 months}
     medication: {concept: benzodiazepines, current: true}
     medication: {concept: ketamine, within: 1 year}
     medication: {ingredient: ketamine, ever: true}
     observation: {concept: pain_0_10, within: 30 days, min: 4, max: 7}
+    observation: {concept: pain_0_10, within: 7 days, aggregate: mean, min_readings: 3, above: 3}
     pregnant:   {within: 30 days}
     lactating:  {within: 30 days}
     all: [rule, ...]     any: [rule, ...]     not: rule
+    at_least:   {count: 2, of: [rule, ...]}
 
 This module checks the *shape* of a file. Names that refer to other things (concept sets,
 attributes, units) are resolved by ``matcher.compile``, which has the concept library.
@@ -58,6 +61,8 @@ __all__ = [
     "AgeRule",
     "AllRule",
     "AnyRule",
+    "AtLeastRule",
+    "AtLeastSpec",
     "AttributeRule",
     "ConditionRule",
     "Criterion",
@@ -197,12 +202,16 @@ class ConditionSpec(_Model):
     ``status: present`` (default) means active at the as-of date; ``ever`` means any record at or
     before it. ``onset_at_least`` requires the onset to be at least that long before the as-of date
     (chronic conditions); ``onset_within`` requires it to fall within that span (recent events).
+    ``active_within`` replaces ``status``: active on at least one day of that span before the
+    as-of date ("active alcohol use disorder in the last 6 months"); "resolved at least 6 months
+    ago" is ``all`` of ``status: ever`` and ``not`` of it.
     """
 
     concept: Identifier
     status: Literal["present", "ever"] = "present"
     onset_at_least: Duration | None = None
     onset_within: Duration | None = None
+    active_within: Duration | None = None
 
     @model_validator(mode="after")
     def _one_window(self) -> Self:
@@ -210,6 +219,13 @@ class ConditionSpec(_Model):
             raise PydanticCustomError(
                 "conflicting_keys", "give at most one of 'onset_at_least' or 'onset_within'"
             )
+        if self.active_within is not None:
+            given = sorted({"status", "onset_at_least", "onset_within"} & self.model_fields_set)
+            if given:
+                raise PydanticCustomError(
+                    "conflicting_keys",
+                    f"'active_within' cannot be combined with {', '.join(map(repr, given))}",
+                )
         return self
 
 
@@ -254,15 +270,28 @@ class MedicationRule(_Model):
     medication: MedicationSpec
 
 
+#: What an observation rule compares with its bounds (see ``ObservationSpec``).
+Aggregate = Literal["latest", "mean", "minimum", "maximum", "spread", "count"]
+#: The fewest readings an aggregate of values is computed from, unless ``min_readings`` says.
+DEFAULT_MIN_READINGS: Final[dict[str, int]] = {"mean": 1, "minimum": 1, "maximum": 1, "spread": 2}
+
+
 class ObservationSpec(_Model):
-    """The latest value of an observation within a span before the as-of date, against bounds.
+    """Observations within a span before the as-of date, against bounds.
 
     ``min``/``max`` are inclusive, ``above``/``below`` exclusive; values are compared as recorded
-    (a pain score of 3.6 is not within 4-7). ``unit`` defaults to the concept set's unit.
+    (a pain score of 3.6 is not within 4-7), converted to ``unit`` (by default the concept set's)
+    when the conversion is known. ``aggregate`` says what is compared: the ``latest`` reading
+    (default), the ``mean``, ``minimum`` or ``maximum`` of the readings in the span, their
+    ``spread`` (highest minus lowest: "varying by no more than 1"), or their ``count``. Values are
+    computed from at least ``min_readings`` readings with a usable value (default 1; 2 for a
+    spread); with fewer the rule is unknown.
     """
 
     concept: Identifier
     within: Duration
+    aggregate: Aggregate = "latest"
+    min_readings: Annotated[int, Field(ge=1, le=1000, strict=True)] | None = None
     min: Number | None = None
     max: Number | None = None
     above: Number | None = None
@@ -271,6 +300,12 @@ class ObservationSpec(_Model):
 
     @model_validator(mode="after")
     def _bounds(self) -> Self:
+        if self.min_readings is not None and self.aggregate not in DEFAULT_MIN_READINGS:
+            raise PydanticCustomError(
+                "conflicting_keys",
+                f"'min_readings' is for aggregates of values "
+                f"({', '.join(DEFAULT_MIN_READINGS)}), not for '{self.aggregate}'",
+            )
         if self.min is not None and self.above is not None:
             raise PydanticCustomError("conflicting_keys", "give at most one of 'min' or 'above'")
         if self.max is not None and self.below is not None:
@@ -331,6 +366,28 @@ class NotRule(_Model):
     model_config = ConfigDict(populate_by_name=True)
 
 
+class AtLeastSpec(_Model):
+    """``count`` or more of the rules ``of`` hold ("two of these"), in three-valued logic: met
+    when ``count`` are met, not met when fewer than ``count`` can still be met, else unknown."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    count: Annotated[int, Field(ge=1, le=1000, strict=True)]
+    of: Annotated[tuple[Rule, ...], Field(min_length=2)]
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Self:
+        if self.count > len(self.of):
+            raise PydanticCustomError(
+                "reversed_range",
+                f"at_least: a count of {self.count} can never be reached by {len(self.of)} rules",
+            )
+        return self
+
+
+class AtLeastRule(_Model):
+    at_least: AtLeastSpec
+
+
 _RULE_MODELS: Final[dict[str, type[_Model]]] = {
     "age": AgeRule,
     "sex": SexRule,
@@ -343,6 +400,7 @@ _RULE_MODELS: Final[dict[str, type[_Model]]] = {
     "all": AllRule,
     "any": AnyRule,
     "not": NotRule,
+    "at_least": AtLeastRule,
 }
 #: Every rule name, in the order the README documents them.
 RULE_NAMES: Final = tuple(_RULE_MODELS)
@@ -368,7 +426,8 @@ Rule = Annotated[
     | Annotated[LactatingRule, Tag("lactating")]
     | Annotated[AllRule, Tag("all")]
     | Annotated[AnyRule, Tag("any")]
-    | Annotated[NotRule, Tag("not")],
+    | Annotated[NotRule, Tag("not")]
+    | Annotated[AtLeastRule, Tag("at_least")],
     Discriminator(
         _rule_tag,
         custom_error_type="unknown_rule",
@@ -376,12 +435,13 @@ Rule = Annotated[
     ),
 ]
 
-for _model in (AllRule, AnyRule, NotRule):
+for _model in (AllRule, AnyRule, NotRule, AtLeastSpec, AtLeastRule):
     _model.model_rebuild()
 
 
 def rule_depth(rule: Rule) -> int:
-    """Nesting depth of all/any/not (a leaf rule has depth 1), computed without recursion."""
+    """Nesting depth of all/any/not/at_least (a leaf rule has depth 1), computed without
+    recursion."""
     deepest, stack = 0, [(rule, 1)]
     while stack:
         node, depth = stack.pop()
@@ -392,6 +452,8 @@ def rule_depth(rule: Rule) -> int:
             stack.extend((child, depth + 1) for child in node.any)
         elif isinstance(node, NotRule):
             stack.append((node.not_, depth + 1))
+        elif isinstance(node, AtLeastRule):
+            stack.extend((child, depth + 1) for child in node.at_least.of)
     return deepest
 
 

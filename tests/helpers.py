@@ -7,9 +7,13 @@ no ``__init__.py``), so the tests run against the installed ``matcher``, not the
 from __future__ import annotations
 
 import textwrap
+from datetime import date
 from pathlib import Path
+from typing import Any
 
+import matcher
 from matcher.compile import CompiledTrial
+from matcher.results import TrialResult
 from matcher.schema import Verdict
 
 REPO = Path(__file__).resolve().parent.parent
@@ -75,3 +79,28 @@ def reachable_verdicts(trial: CompiledTrial) -> set[Verdict]:
         for c in trial.criteria
     )
     return set(Verdict) - {Verdict.ELIGIBLE} if held else set(Verdict)
+
+
+def one_criterion_trial(
+    folder: TrialFolder, rule: str, *, kind: str = "inclusion", extra: str = ""
+) -> CompiledTrial:
+    """A trial of one criterion ``c`` with ``rule`` (YAML text), loaded from ``folder``; ``extra``
+    adds keys to the criterion (indented YAML lines)."""
+    head = BASE_TRIAL.split("inclusion:\n", maxsplit=1)[0]
+    body = textwrap.indent(rule.strip("\n"), " " * 6)
+    text = (
+        f"{head}{kind}:\n  - id: c\n    description: The criterion.\n    source: test\n"
+        f"    rule:\n{body}\n{extra}"
+    )
+    (trial,) = matcher.load_trials(folder.write("NCT00000001.yaml", text))
+    return trial
+
+
+def check_both(trial: CompiledTrial, patient: dict[str, Any], as_of: date) -> TrialResult:
+    """The python engine's result for ``patient`` (plain data, ``id`` added), after checking that
+    the durable engine gives the same one."""
+    model = matcher.Patient.model_validate({"id": "p", **patient})
+    python = matcher.check(model, [trial], as_of=as_of)
+    durable = matcher.check(model, [trial], as_of=as_of, engine="durable")
+    assert python.trials == durable.trials
+    return python.trials[0]

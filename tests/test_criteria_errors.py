@@ -55,7 +55,7 @@ def test_unknown_rule_name_gets_a_hint(folder: TrialFolder) -> None:
             "unknown-rule",
             "inclusion[0].rule",
             "unknown rule 'agee'; did you mean 'age'? (rules: age, sex, attribute, condition, "
-            "medication, observation, pregnant, lactating, all, any, not)",
+            "medication, observation, pregnant, lactating, all, any, not, at_least)",
         ),
     ]
 

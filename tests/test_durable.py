@@ -231,14 +231,100 @@ def test_session_deleted_when_the_c_core_fails_mid_session(
     spy.fail[call] = durable._import_native().error("Could not start action, error code: 101")
     with pytest.raises(EngineError, match=r"^the durable-rules engine failed on trial NCT"):
         results(engine, catalog, patient)
-    started = call == "complete_and_start_action"
-    # delete_state only where an action started (the C core frees uninitialised pointers in
-    # a session that never started one); otherwise the ruleset is retired instead.
-    assert spy.calls[-1] == "delete_ruleset"
-    assert spy.count("delete_state") == spy.count("assert_facts") - (0 if started else 1)
-    assert spy.live == (0 if started else 1)
+    # The failed session is deleted, whether an action started or not (its ruleset was primed),
+    # then its ruleset is retired.
+    assert spy.calls[-2:] == ["delete_state", "delete_ruleset"]
+    assert spy.count("delete_state") == spy.count("assert_facts")
+    assert spy.live == 0
     # The failed ruleset is compiled again and the next evaluation is right.
     assert results(engine, catalog, patient) == expected
+
+
+def test_every_ruleset_is_primed_by_a_session_of_the_sentinel_alone(
+    engine: DurableEngine, spy: Spy, catalog: Catalog
+) -> None:
+    trial = catalog.get("NCT06414356")
+    assert trial is not None
+    engine.decide([trial], prepare(matcher.load_patient(CRPS), AS_OF))
+    assert spy.count("create_ruleset") == 1
+    first = spy.calls.index("create_ruleset")
+    assert spy.calls[first : first + 5] == [
+        "create_ruleset",
+        "assert_facts",
+        "start_action_for_state",
+        "complete_and_start_action",
+        "delete_state",
+    ]
+    assert [fact["t"] for fact in spy.payloads[0]] == ["go"]
+
+
+def test_a_priming_session_that_starts_no_action_retires_its_ruleset(
+    engine: DurableEngine, spy: Spy, catalog: Catalog
+) -> None:
+    trial = catalog.get("NCT06414356")
+    assert trial is not None
+    facts = prepare(matcher.load_patient(CRPS), AS_OF)
+    spy.fail["start_action_for_state"] = durable._import_native().error("error code: 101")
+    with pytest.raises(EngineError, match=r"^the durable-rules engine failed on trial NCT06414356"):
+        engine.decide([trial], facts)
+    # Its slot was never primed: the session is left alone (deleting it could free stray
+    # pointers) and the ruleset is retired.
+    assert spy.calls[-1] == "delete_ruleset"
+    assert spy.count("delete_state") == 0
+    assert engine.decide([trial], facts) == PYTHON_ENGINE.decide([trial], facts)
+
+
+class FailingSessions(Spy):
+    """Every session with patient facts fails when its first action would start (the primings,
+    which hold only the sentinel, run normally)."""
+
+    def create_ruleset(self, name: str, definition: str) -> int:
+        self.definitions.clear()  # keeps memory flat: only the C core's is measured
+        self.payloads.clear()
+        return super().create_ruleset(name, definition)
+
+    def start_action_for_state(self, handle: int, offset: int) -> str | None:
+        if len(self.payloads[-1]) > 1:
+            self.calls.append("start_action_for_state")
+            raise durable._import_native().error("Could not start action, error code: 101")
+        return super().start_action_for_state(handle, offset)
+
+
+def _resident_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS in /proc/self/status")  # pragma: no cover
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc (Linux)")
+def test_failed_sessions_leak_no_memory(catalog: Catalog) -> None:
+    # Each failed session used to be left in its retired ruleset, and delete_ruleset does not
+    # free a session's buffers: about a megabyte per failure for this trial.
+    spy = FailingSessions()
+    engine = DurableEngine(spy)
+    trial = catalog.get("NCT06414356")
+    assert trial is not None
+    facts = prepare(matcher.load_patient(CRPS), AS_OF)
+
+    def fail(times: int) -> None:
+        for _ in range(times):
+            with pytest.raises(EngineError, match="error code: 101"):
+                engine.decide([trial], facts)
+
+    try:
+        fail(20)
+        gc.collect()
+        before = _resident_mb()
+        fail(200)
+        gc.collect()
+        grown = _resident_mb() - before
+        assert spy.live == 0  # every failed session was deleted
+        assert spy.count("create_ruleset") == 220  # each failure retired the ruleset
+        assert grown < 40, f"200 failed sessions grew the process by {grown:.0f} MB"
+    finally:
+        engine.close()
 
 
 def test_an_assertion_that_fails_retires_the_ruleset(
@@ -321,7 +407,8 @@ def test_a_fact_of_another_type_never_reaches_the_c_core(
     monkeypatch.setattr(durable, "_leaf_facts", corrupt)
     with pytest.raises(EngineError, match="field 'bad' is not an int, a bool or a string"):
         results(engine, catalog, matcher.load_patient(VETERAN))
-    assert spy.count("assert_facts") == 0
+    # Only the primings of the rulesets (the sentinel alone) reached the C core.
+    assert [len(payload) for payload in spy.payloads] == [1] * spy.count("create_ruleset")
 
 
 DOUBLES = st.floats(allow_nan=False) | st.sampled_from([0.0, -0.0, 4.0, 7.0, 50.0, 5e-324])

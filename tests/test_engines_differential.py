@@ -16,9 +16,14 @@ test), drawn around every boundary the catalog has, as of dates that stress the 
 * medications of every class the catalog names (and others), by code or by name, ended around
   those days, ongoing, stopped or completed without an end date, on hold, cancelled, not taken,
   with partial or missing dates;
-* conditions of every set the catalog names, by code (ICD-10-CM children, dotless) or by name,
-  active, resolved with and without an abatement date, provisional, refuted, onsets around 3, 6
+* conditions of every set the catalog names, by code (ICD-10-CM children, dotless; members and
+  possible members) or by name, active, resolved with and without an abatement date (also around
+  the first day of each window, for ``active_within``), provisional, refuted, onsets around 3, 6
   and 12 months;
+* series of two to five readings of one code around the first day of a 7-day, 30-day or 3-month
+  window (for the mean, minimum, maximum, spread and count aggregates), some with partial dates,
+  no value or a unit that does not convert;
+* counted combinations (``at_least``) of leaves of every kind, in the variants trial;
 * pregnancy and lactation statuses inside, at and outside the 30-day window; female, male and
   unrecorded sex; every attribute value or none; unreviewed sections; deceased patients.
 """
@@ -150,7 +155,12 @@ class Maker:
     def coding(self, concept: Any, words: str | None) -> dict[str, Any]:
         rng = self.rng
         record: dict[str, Any] = {}
-        codes = [(s, c) for s, members in concept.members.items() for c in members]
+        codes = [
+            (s, c)
+            for listed in (concept.members, concept.possible)
+            for s, members in listed.items()
+            for c in members
+        ]
         names = sorted(" ".join(name) for name in concept.names)
         if codes and (not names or rng.random() < 0.6):
             system, code = rng.choice(codes)
@@ -158,7 +168,8 @@ class Maker:
                 code = code.replace(".", "") + ("1" if len(code.replace(".", "")) < 7 else "")
             record.update(system=system, code=code)
             if rng.random() < 0.3:
-                record["display"] = concept.members[system].get(code, "Something")
+                displays = {**concept.members.get(system, {}), **concept.possible.get(system, {})}
+                record["display"] = displays.get(code, "Something")
         elif names:
             name = rng.choice(names)
             record["display"] = f"{name} {words}" if words else name
@@ -175,7 +186,12 @@ class Maker:
         onset = self.day()
         if rng.random() > 0.1:
             record["onset"] = self.text(onset)
-        if rng.random() < 0.25:
+        roll = rng.random()
+        if roll < 0.1:  # resolved around the start of a window (active_within's boundary)
+            resolved = self.rng.choice(SPANS).before(self.as_of)
+            resolved += timedelta(days=rng.choice((-1, 0, 1)))
+            record["abatement"] = self.text(max(resolved, onset))
+        elif roll < 0.25:
             record["abatement"] = self.text(onset + timedelta(days=rng.randint(0, 500)))
         if (status := rng.choice(CLINICAL)) is not None:
             record["clinical_status"] = status
@@ -215,6 +231,26 @@ class Maker:
         readings = [record]
         if rng.random() < 0.15:  # a second reading of the same day, which may disagree
             readings.append({**record, "value": rng.choice(values)})
+        return readings
+
+    def series(self) -> list[dict[str, Any]]:
+        """Several readings of one code around a window's first day, for the aggregates (mean,
+        spread, count, ...): values near the thresholds, some with partial dates, no value or
+        a unit that does not convert."""
+        rng, as_of = self.rng, self.as_of
+        code, units, values = rng.choice(READINGS[:6])
+        start = rng.choice(SPANS[:3]).before(as_of)
+        readings = []
+        for _ in range(rng.randint(2, 5)):
+            when = start + timedelta(days=rng.choice((-2, -1, 0, 0, 1, 2, 5)))
+            reading: dict[str, Any] = {"system": "loinc", "code": code}
+            reading["date"] = self.text(min(when, as_of), partial=0.1)
+            if rng.random() > 0.05:
+                reading["value"] = rng.choice(values)
+            unit = rng.choice(units)
+            if unit is not None:
+                reading["unit"] = unit
+            readings.append(reading)
         return readings
 
     def status(self, key: str, male: bool) -> dict[str, Any]:
@@ -291,6 +327,8 @@ class Maker:
             data["observations"] = [
                 reading for _ in range(rng.choice((0, 1, 2, 4))) for reading in self.observation()
             ]
+        if rng.random() < 0.3:
+            data["observations"] = [*data["observations"], *self.series()]
         if rng.random() < 0.5:
             data["pregnancy"] = self.status("pregnant", sex == "male")
         if rng.random() < 0.4:
@@ -396,6 +434,72 @@ inclusion:
         - pregnant: {within: 1 year}
         - any: [{sex: [female]}, {not: {age: {min: 50}}}]
     applies_to: {sex: [female]}
+  - id: n1
+    description: d
+    source: s
+    rule:
+      at_least:
+        count: 2
+        of:
+          - age: {min: 18, max: 65}
+          - condition: {concept: crps, status: present, onset_at_least: 6 months}
+          - medication: {concept: benzodiazepines, current: true}
+          - observation: {concept: pain_0_10, within: 30 days, min: 4}
+  - id: n2
+    description: d
+    source: s
+    rule:
+      not:
+        at_least:
+          count: 1
+          of:
+            - medication: {concept: ketamine, within: 1 year}
+            - condition: {concept: myocardial_infarction, status: ever, onset_within: 12 months}
+  - id: n3
+    description: d
+    source: s
+    rule:
+      at_least:
+        count: 3
+        of:
+          - sex: [female]
+          - attribute: {name: fr_social_security, is: true}
+          - any: [{condition: {concept: chronic_neuropathic_pain}}, {condition: {concept: crps}}]
+  - id: w1
+    description: d
+    source: s
+    rule: {condition: {concept: hypertension, active_within: 6 months}}
+  - id: w2
+    description: d
+    source: s
+    rule: {condition: {concept: crps, active_within: 30 days}}
+  - id: g1
+    description: d
+    source: s
+    rule:
+      observation:
+        {concept: pain_0_10, within: 30 days, aggregate: mean, min_readings: 2, above: 3.9}
+  - id: g2
+    description: d
+    source: s
+    rule: {observation: {concept: systolic_bp, within: 30 days, aggregate: maximum, above: 160}}
+  - id: g3
+    description: d
+    source: s
+    rule: {observation: {concept: diastolic_bp, within: 3 months, aggregate: minimum, min: 100}}
+  - id: g4
+    description: d
+    source: s
+    rule: {observation: {concept: pain_0_10, within: 30 days, aggregate: spread, max: 1}}
+  - id: g5
+    description: d
+    source: s
+    rule: {observation: {concept: pain_vas_100mm, within: 1 year, aggregate: count, min: 1, max: 1}}
+  - id: g6
+    description: d
+    source: s
+    rule:
+      observation: {concept: pain_vas_100mm, within: 30 days, aggregate: mean, above: 50, unit: mm}
 """
 
 

@@ -16,13 +16,15 @@ leaf of a ruleset has a slot number ``k``, and every fact belongs to one slot:
 
 * one *window* fact per record leaf, ``{t: w, k, d, s?, c?}``: ``d`` is the as-of day, ``s`` the
   first day of the leaf's window (the as-of day minus the span under the calendar rule; the as-of
-  day itself for current medication use; day 0 for use "ever") and ``c`` the latest onset day for
-  ``onset_at_least``. These are the only numbers that depend on the as-of date. They come from
-  ``PatientFacts.window_start``, the calendar code the python engine uses, and the rules *join*
-  records to them, so a compiled ruleset serves every as-of date;
+  day itself for current medication use; day 0 for use "ever"; for a condition, the window of
+  ``onset_within`` or of ``active_within``, which never come together) and ``c`` the latest onset
+  day for ``onset_at_least``. These are the only numbers that depend on the as-of date. They come
+  from ``PatientFacts.window_start``, the calendar code the python engine uses, and the rules
+  *join* records to them, so a compiled ruleset serves every as-of date;
 * one *record* fact per record of the leaf's concept set, ``{t, k, i, ...}``: ``i`` is the record's
   position, the rest its day-number intervals from ``matcher.facts`` -- medication ``sl sh el eh``
-  (start, end), condition ``ol oh al ah`` (onset, abatement) and ``ok`` (a confirmed diagnosis),
+  (start, end), condition ``ol oh al ah`` (onset, abatement) and ``ok`` (a confirmed diagnosis of
+  a code that certainly belongs to the set, not a possible member only),
   observation ``dl dh`` and ``v``, pregnancy or lactation status ``dl dh``. Which records belong to
   a concept set comes from ``PatientFacts.members``: concept matching is shared by both engines,
   like the normalisation of codes and units;
@@ -40,12 +42,13 @@ no value or a unit that does not convert.
 ``k == n``; a record rule then joins its record (alias ``r``) to the slot's window fact (``w``):
 
 * medication: *definite* ``sh <= w.d and el >= w.s``; *possible* ``sl <= w.d and eh >= w.s``;
-* condition: *definite* ``ok and oh <= w.d``, plus ``al > w.d`` (present), ``oh <= w.c`` (onset at
-  least), ``ol >= w.s`` (onset within); *possible* ``ol <= w.d``, plus ``ah > w.d``, ``ol <= w.c``,
-  ``oh >= w.s``;
+* condition: *definite* ``ok and oh <= w.d``, plus ``al > w.d`` (present) or ``al > w.s`` (active
+  within), ``oh <= w.c`` (onset at least), ``ol >= w.s`` (onset within); *possible* ``ol <= w.d``,
+  plus ``ah > w.d`` or ``ah > w.s``, ``ol <= w.c``, ``oh >= w.s``;
 * observation, pregnancy and lactation: *definite* ``dl >= w.s and dh <= w.d``; *possible*
-  ``dh >= w.s and dl <= w.d``; an observation also has *in range* (possible, and ``v`` within the
-  bounds) and *comparable* (possible, and ``v`` present);
+  ``dh >= w.s and dl <= w.d``; an observation also has *comparable* (possible, and ``v``
+  present) and, for the latest reading, *in range* (possible, and ``v`` within the bounds); an
+  aggregate of readings is computed from the comparable ones by the shared ``leaf_result``;
 * age: *definite* ``lo >= min and hi <= max``; *possible* ``hi >= min and lo <= max``, or no
   ``lo``;
 * sex and attribute: *definite* one rule per accepted value; *possible* when the field is absent.
@@ -69,17 +72,26 @@ sorted, so evidence lists records in the order the python engine gives them.
   hashes below ``_MAX_FACTS`` (a test proves it with the C core's hash). The "observed" and
   "deferred" return codes are ``EngineError`` all the same. No fact or test uses the field names
   ``id`` and ``sid``, whose values the C core leaves pointing into freed memory;
-* *truncation and uninitialised sessions*: a sentinel fact ``{t: go}`` is asserted last and its rule
-  must fire exactly once: a batch the C parser cut short is an ``EngineError``, and every session
-  has started an action before ``delete_state``, which frees uninitialised pointers otherwise;
+* *truncation*: a sentinel fact ``{t: go}`` is asserted last and its rule must fire exactly once:
+  a batch the C parser cut short is an ``EngineError``;
+* *uninitialised sessions*: ``delete_state`` frees the two buffers of a session's current action,
+  which the C core never initialises when it creates a session (``createStateNode``) and sets only
+  when an action starts; a fresh slot of its session pool may hold any bytes. So every ruleset is
+  *primed* when it is compiled: a session holding only the sentinel is run to its end and deleted,
+  which leaves those two pointers null in the pool's slot. A ruleset never has more than one live
+  session, and the pool reuses the slot it freed last, so every later session starts from that
+  primed slot and can be deleted safely whether or not an action started;
 * *over-read*: every ``$and`` holding a join test ends with a copy of its first join test, which
   keeps the C core's short-circuit evaluation from reading past the expression (an out-of-bounds
   read that AddressSanitizer reports on these very rules without the copy);
 * *sessions*: each session is deleted in ``finally``, so a ruleset never has more than one live
-  session (the cap is 1,024). A session in which no action started is never deleted (that is the
-  crash above, and retrying a half-created session crashes too): its ruleset is retired with
-  ``delete_ruleset``, which does not visit sessions, and compiled again on next use. Any failure
-  of the C core retires the ruleset the same way;
+  session (the cap is 1,024), and any failure of the C core then retires the ruleset with
+  ``delete_ruleset``: it is compiled (and primed) again on next use. A failed session is deleted
+  first, because ``delete_ruleset`` frees the ruleset's session pool but not the buffers of the
+  sessions in it (about a megabyte for a trial of this catalog): without that, every failure
+  leaked them. Only two sessions are left undeleted, with their ruleset retired: one whose
+  assertion ran out of memory (the C core may have half-created it, with pointers not yet set)
+  and a priming session in which no action started (its slot was never primed);
 * *callbacks*: no Python code runs inside the C core. The firings are read after the session is
   closed (``_on_firing``); any exception while reading them, like any C-core error, is raised as
   ``EngineError`` naming the trial, never a patient value.
@@ -122,7 +134,7 @@ import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, assert_never
 
 from matcher.codes import unit_factor
 from matcher.compile import (
@@ -244,6 +256,8 @@ def _window(leaf: Leaf, slot: int, facts: PatientFacts) -> Fact:
             window["c"] = facts.window_start(leaf.onset_at_least)
         if leaf.onset_within is not None:
             window["s"] = facts.window_start(leaf.onset_within)
+        if leaf.active_within is not None:  # never with onset_within: one ``s`` per window
+            window["s"] = facts.window_start(leaf.active_within)
     elif isinstance(leaf, MedicationLeaf):
         if leaf.ever:
             window["s"] = FAR_PAST
@@ -253,6 +267,8 @@ def _window(leaf: Leaf, slot: int, facts: PatientFacts) -> Fact:
             window["s"] = facts.today
     elif isinstance(leaf, ObservationLeaf | StatusLeaf):
         window["s"] = facts.window_start(leaf.within)
+    elif not isinstance(leaf, AgeLeaf | SexLeaf | AttributeLeaf):  # patient leaves: no window
+        assert_never(leaf)
     return window
 
 
@@ -286,6 +302,7 @@ def _leaf_facts(leaf: Leaf, slot: int, facts: PatientFacts) -> list[Fact]:
                 {"t": "s", "k": slot, "i": 0, "dl": status.date_lo, "dh": status.date_hi}
             )
     elif isinstance(leaf, ConditionLeaf):
+        doubtful = facts.uncertain(leaf.concept)
         for i in facts.members(leaf.concept):
             c = facts.conditions[i]
             records.append(
@@ -293,7 +310,7 @@ def _leaf_facts(leaf: Leaf, slot: int, facts: PatientFacts) -> list[Fact]:
                     "t": "c",
                     "k": slot,
                     "i": i,
-                    "ok": c.certain,
+                    "ok": c.certain and i not in doubtful,
                     "ol": c.onset_lo,
                     "oh": c.onset_hi,
                     "al": c.abate_lo,
@@ -314,7 +331,7 @@ def _leaf_facts(leaf: Leaf, slot: int, facts: PatientFacts) -> list[Fact]:
                     "eh": m.end_hi,
                 }
             )
-    else:
+    elif isinstance(leaf, ObservationLeaf):
         for i in facts.members(leaf.concept):
             o = facts.observations[i]
             reading: Fact = {"t": "o", "k": slot, "i": i, "dl": o.date_lo, "dh": o.date_hi}
@@ -322,6 +339,8 @@ def _leaf_facts(leaf: Leaf, slot: int, facts: PatientFacts) -> list[Fact]:
             if o.value is not None and factor is not None:
                 reading["v"] = _ordered_int(o.value * factor)
             records.append(reading)
+    else:
+        assert_never(leaf)
     return [_window(leaf, slot, facts), *records] if records else []
 
 
@@ -406,7 +425,10 @@ def _leaf_rules(leaf: Leaf, slot: int) -> list[tuple[str, Json, _Target]]:
     elif isinstance(leaf, ConditionLeaf):
         sure = [_join("$lte", "oh", "d")]
         maybe = [_join("$lte", "ol", "d")]
-        if leaf.status == "present":
+        if leaf.active_within is not None:
+            sure.append(_join("$gt", "al", "s"))
+            maybe.append(_join("$gt", "ah", "s"))
+        elif leaf.status == "present":
             sure.append(_join("$gt", "al", "d"))
             maybe.append(_join("$gt", "ah", "d"))
         if leaf.onset_at_least is not None:
@@ -422,13 +444,13 @@ def _leaf_rules(leaf: Leaf, slot: int) -> list[tuple[str, Json, _Target]]:
         maybe = [_join("$lte", "sl", "d"), _join("$gte", "eh", "s")]
         add(_DEFINITE, _record_rule("m", slot, [], sure), True)
         add(_POSSIBLE, _record_rule("m", slot, [], maybe), True)
-    else:
+    elif isinstance(leaf, ObservationLeaf | StatusLeaf):
         kind = "o" if isinstance(leaf, ObservationLeaf) else "s"
         sure = [_join("$gte", "dl", "s"), _join("$lte", "dh", "d")]
         maybe = [_join("$gte", "dh", "s"), _join("$lte", "dl", "d")]
         add(_DEFINITE, _record_rule(kind, slot, [], sure), True)
         add(_POSSIBLE, _record_rule(kind, slot, [], maybe), True)
-        if isinstance(leaf, ObservationLeaf):
+        if isinstance(leaf, ObservationLeaf) and leaf.aggregate == "latest":
             bounds: list[Json] = [{"$ex": {"v": 1}}]
             if leaf.low is not None:
                 low = _lowest_passing(leaf.low, leaf.low_inclusive)
@@ -437,7 +459,10 @@ def _leaf_rules(leaf: Leaf, slot: int) -> list[tuple[str, Json, _Target]]:
                 high = _highest_passing(leaf.high, leaf.high_inclusive)
                 bounds.append({"$lte": {"v": _ordered_int(high)}})
             add(_IN_RANGE, _record_rule("o", slot, bounds, maybe), True)
+        if isinstance(leaf, ObservationLeaf):
             add(_COMPARABLE, _record_rule("o", slot, [{"$ex": {"v": 1}}], maybe), True)
+    else:
+        assert_never(leaf)
     return rules
 
 
@@ -503,6 +528,8 @@ class _Ruleset:
     leaves: tuple[Leaf, ...]
     targets: dict[str, _Target]
     retired: bool = False
+    #: True once a session has run to its end in this ruleset (see "uninitialised sessions").
+    primed: bool = False
 
 
 @dataclass(eq=False)
@@ -566,7 +593,9 @@ class _Found:
         maybe = tuple(sorted(possible - definite))
         if isinstance(leaf, ObservationLeaf):
             return Matches(sure, maybe, frozenset(in_range), frozenset(comparable))
-        return Matches(sure, maybe)
+        if isinstance(leaf, ConditionLeaf | MedicationLeaf):
+            return Matches(sure, maybe)
+        assert_never(leaf)
 
 
 class DurableEngine:
@@ -654,14 +683,23 @@ class DurableEngine:
                     raise EngineError(
                         f"the durable-rules engine could not compile trial {trial.id}: {exc}"
                     ) from exc
-                rulesets.append(_Ruleset(handle, tuple(leaf for leaf, _ in chunk), targets))
+                ruleset = _Ruleset(handle, tuple(leaf for leaf, _ in chunk), targets)
+                rulesets.append(ruleset)
+                self._prime(trial, ruleset)
         except BaseException:
             self._delete(rulesets)
             raise
         return rulesets
 
+    def _prime(self, trial: CompiledTrial, ruleset: _Ruleset) -> None:
+        """Run a session holding only the sentinel to its end (see "uninitialised sessions")."""
+        _collect(ruleset, self._session(trial, ruleset, []), _Found(0))
+        ruleset.primed = True
+
     def _delete(self, rulesets: Iterable[_Ruleset]) -> None:
         for ruleset in rulesets:
+            if ruleset.retired:  # deleted already: a handle is never freed twice
+                continue
             ruleset.retired = True
             with contextlib.suppress(Exception):  # a failure leaves nothing else to free
                 self._native.delete_ruleset(ruleset.handle)
@@ -718,10 +756,18 @@ class DurableEngine:
             payload.append({**fact, "id": f"f{number}", "sid": sid})
         text = json.dumps(payload, allow_nan=False)
         messages: list[str] = []
-        started = closed = False
+        # Whether the session can be deleted: not before its assertion reached the C core, nor
+        # after it ran out of memory there (the session may be half-created); in an unprimed
+        # ruleset only once an action started.
+        deletable = started = closed = False
         failure: Exception | None = None
         try:
-            code, offset = native.assert_facts(handle, text)
+            deletable = True
+            try:
+                code, offset = native.assert_facts(handle, text)
+            except MemoryError:
+                deletable = False
+                raise
             message = native.start_action_for_state(handle, offset)
             started = message is not None
             while message is not None:
@@ -733,7 +779,7 @@ class DurableEngine:
         except Exception as exc:
             failure = exc
         finally:
-            closed = self._close(ruleset, sid, started)
+            closed = self._close(ruleset, sid, deletable and (started or ruleset.primed))
             if not closed or failure is not None:
                 self._delete([ruleset])  # retired: compiled again on next use
         if failure is not None or not closed:
@@ -744,13 +790,10 @@ class DurableEngine:
             ) from failure
         return messages
 
-    def _close(self, ruleset: _Ruleset, sid: str, started: bool) -> bool:
-        """Delete session ``sid``; False when that is not safe or failed.
-
-        ``delete_state`` frees pointers that only a started action sets, and retrying a session
-        that failed to be created crashes the C core: a session in which no action started is
-        left alone, and its ruleset retired (``delete_ruleset`` does not visit sessions)."""
-        if not started:
+    def _close(self, ruleset: _Ruleset, sid: str, safe: bool) -> bool:
+        """Delete session ``sid``; False when that is not ``safe`` (see "uninitialised sessions"
+        and "sessions" above: the session is then left to its retired ruleset) or failed."""
+        if not safe:
             return False
         try:
             self._native.delete_state(ruleset.handle, sid)

@@ -9,6 +9,7 @@ safe to use from many threads at once.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import assert_never
 
 from matcher.codes import unit_factor
 from matcher.compile import (
@@ -66,7 +67,9 @@ def match(leaf: Leaf, facts: PatientFacts) -> Matches:
         if leaf.values is not None:
             return PATIENT if value in leaf.values else NOTHING
         return PATIENT if value == leaf.expected else NOTHING
-    return _status(leaf, facts)
+    if isinstance(leaf, StatusLeaf):
+        return _status(leaf, facts)
+    assert_never(leaf)
 
 
 def _age(leaf: AgeLeaf, facts: PatientFacts) -> Matches:
@@ -94,18 +97,23 @@ def _status(leaf: StatusLeaf, facts: PatientFacts) -> Matches:
 
 def _condition(leaf: ConditionLeaf, facts: PatientFacts) -> Matches:
     today = facts.today
-    present = leaf.status == "present"
+    # Active on some day from ``active`` to the as-of day: abatement after ``active``.
+    if leaf.active_within is not None:
+        active: int | None = facts.window_start(leaf.active_within)
+    else:
+        active = today if leaf.status == "present" else None
     cutoff = facts.window_start(leaf.onset_at_least) if leaf.onset_at_least is not None else None
     start = facts.window_start(leaf.onset_within) if leaf.onset_within is not None else None
     definite: list[int] = []
     possible: list[int] = []
+    doubtful = facts.uncertain(leaf.concept)  # possible members of the set only
     for i in facts.members(leaf.concept):
         r = facts.conditions[i]
-        sure = r.certain and r.onset_hi <= today
+        sure = r.certain and i not in doubtful and r.onset_hi <= today
         maybe = r.onset_lo <= today
-        if present:
-            sure = sure and r.abate_lo > today
-            maybe = maybe and r.abate_hi > today
+        if active is not None:
+            sure = sure and r.abate_lo > active
+            maybe = maybe and r.abate_hi > active
         if cutoff is not None:
             sure = sure and r.onset_hi <= cutoff
             maybe = maybe and r.onset_lo <= cutoff
@@ -143,6 +151,7 @@ def _observation(leaf: ObservationLeaf, facts: PatientFacts) -> Matches:
     possible: list[int] = []
     in_range: set[int] = set()
     comparable: set[int] = set()
+    latest = leaf.aggregate == "latest"  # an aggregate compares its value, not each reading's
     for i in facts.members(leaf.concept):
         r = facts.observations[i]
         if r.date_lo >= start and r.date_hi <= today:
@@ -154,7 +163,7 @@ def _observation(leaf: ObservationLeaf, facts: PatientFacts) -> Matches:
         factor = unit_factor(r.unit, leaf.unit)
         if r.value is not None and factor is not None:
             comparable.add(i)
-            if leaf.in_range(r.value * factor):
+            if latest and leaf.in_range(r.value * factor):
                 in_range.add(i)
     if not definite and not possible:
         return NOTHING
