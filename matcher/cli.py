@@ -12,7 +12,7 @@ Exit statuses (also in the README):
 2   usage error: unknown option or command, bad argument, unknown trial id or concept name
 3   the patient file cannot be used: missing, unreadable, not JSON/YAML, invalid fields
 4   criteria or concept files are invalid (``check`` still screens against the valid trials)
-5   the chosen engine is not available on this Python
+5   the chosen engine is not available on this Python, or ``serve`` lacks the service extra
 70  internal error: a bug in matcher; please report it
 ==  ==========================================================================================
 """

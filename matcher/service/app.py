@@ -53,6 +53,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 import matcher
 from matcher import CheckResult, CompiledTrial, Diagnostic, PatientError
@@ -140,8 +141,9 @@ def _error(path: str, status: int, diagnostics: Sequence[Diagnostic]) -> Respons
 class _Gate:
     """Request id, API key, body cap (declared length), last-resort errors and the access log."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, routes: Sequence[BaseRoute]) -> None:
         self.app = app
+        self.routes = routes
         self.keys = tuple(k.encode() for k in settings.api_keys)
         self.max_body = settings.max_body
 
@@ -215,8 +217,7 @@ class _Gate:
                 message = f"internal error; quote request id {request_id} when reporting it"
                 await answer(500, [Diagnostic("internal-error", message, _BODY)])
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "<no route>"
+            template = self._template(scope)
             method = scope["method"] if scope["method"] in _METHODS else "<other>"
             _access.info(
                 "%s %s %d %.1fms id=%s",
@@ -226,6 +227,15 @@ class _Gate:
                 (time.perf_counter() - started) * 1000,
                 request_id,
             )
+
+    def _template(self, scope: MutableMapping[str, Any]) -> str:
+        """The route's path template (``/trials/{trial_id}``), never the path's values; found
+        again for a request refused before routing."""
+        route = scope.get("route")
+        if route is None:
+            route = next((r for r in self.routes if r.matches(scope)[0] is Match.FULL), None)
+        path = getattr(route, "path", None)
+        return path if isinstance(path, str) else "<unmatched>"
 
     def _authorised(self, headers: Mapping[bytes, bytes]) -> bool:
         given = headers.get(b"x-api-key")
@@ -607,7 +617,7 @@ def create_app(settings: Settings | None = None, *, holder: CatalogHolder | None
         }
         return Response(_dump(body), media_type="application/json")
 
-    app.add_middleware(_Gate, settings=settings)
+    app.add_middleware(_Gate, settings=settings, routes=app.router.routes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
