@@ -280,7 +280,7 @@ def _post(app: Any, path: str, body: Any) -> httpx.Response:
 
 
 def test_a_check_past_the_timeout_is_503(monkeypatch: pytest.MonkeyPatch) -> None:
-    app = create_app(Settings(timeout=0.05))
+    app = create_app(Settings(timeout=0.05, inline_below=0))
     real = matcher.check
 
     def slow(*args: Any, **kwargs: Any) -> matcher.CheckResult:

@@ -159,9 +159,37 @@ _WHY: Final = {
 }
 
 
-def body(schema: dict[str, Any]) -> dict[str, Any]:
+_PATIENT_BUNDLE: Final = {
+    "resourceType": "Bundle",
+    "type": "collection",
+    "entry": [
+        {"resource": {"resourceType": "Patient", "id": "example", "birthDate": "1979-04-12"}},
+        {
+            "resource": {
+                "resourceType": "Parameters",
+                "parameter": [{"name": "recruitmentStatus", "valueString": "recruiting"}],
+            }
+        },
+    ],
+}
+
+#: One working request per route: shown on /docs, and sent by the contract test.
+EXAMPLES: Final[dict[str, Any]] = {
+    "bundle": _PATIENT_BUNDLE,
+    "match": {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "trialMatchClinicalData", "resource": _PATIENT_BUNDLE},
+            {"name": "phase", "valueString": "4"},
+        ],
+    },
+    "check": {"patient": {"id": "example", "birth_date": "1979-04-12"}, "explain": 1},
+}
+
+
+def body(schema: dict[str, Any], example: str) -> dict[str, Any]:
     """``openapi_extra`` for a route that reads a JSON body."""
-    content = {"schema": schema}
+    content = {"schema": schema, "example": EXAMPLES[example]}
     return {
         "requestBody": {
             "required": True,

@@ -20,12 +20,15 @@ from typing import TypeVar
 
 from matcher.errors import Diagnostic, InputError
 
-__all__ = ["DEFAULT_MAX_BODY", "DEFAULT_TIMEOUT", "Settings"]
+__all__ = ["DEFAULT_INLINE_BELOW", "DEFAULT_MAX_BODY", "DEFAULT_TIMEOUT", "Settings"]
 
 #: The request body cap: 10 MB, as the MITRE matching service's body parser.
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 #: Seconds a request may take before the service answers 503 (``timeout``).
 DEFAULT_TIMEOUT = 30.0
+
+#: Bodies below 1 MB are checked without a thread hand-off (see ``matcher.service.app``).
+DEFAULT_INLINE_BELOW = 1024 * 1024
 
 _PREFIX = "MATCHER_SERVICE_"
 
@@ -43,6 +46,9 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     max_body: int = DEFAULT_MAX_BODY
     timeout: float = DEFAULT_TIMEOUT
+    #: Bodies smaller than this are checked on the event loop (fast, but not under the timeout);
+    #: larger ones in a worker thread under the timeout. 0: every check in a thread.
+    inline_below: int = DEFAULT_INLINE_BELOW
     #: Set by ``matcher serve --workers N`` (N > 1): an admin reload then also asks uvicorn's
     #: supervisor (the parent process) to replace every worker.
     supervised: bool = False
@@ -54,6 +60,7 @@ class Settings:
             f"{_PREFIX}CORS_ORIGINS": ",".join(self.cors_origins),
             f"{_PREFIX}MAX_BODY": str(self.max_body),
             f"{_PREFIX}TIMEOUT": repr(self.timeout),
+            f"{_PREFIX}INLINE_BELOW": str(self.inline_below),
             f"{_PREFIX}SUPERVISED": "1" if self.supervised else "",
         }
         if self.api_keys:
@@ -80,6 +87,7 @@ class Settings:
             cors_origins=tuple(_split(env.get(f"{_PREFIX}CORS_ORIGINS", ""))),
             max_body=_number(env, "MAX_BODY", int, DEFAULT_MAX_BODY),
             timeout=_number(env, "TIMEOUT", float, DEFAULT_TIMEOUT),
+            inline_below=_number(env, "INLINE_BELOW", int, DEFAULT_INLINE_BELOW, zero=True),
             supervised=bool(env.get(f"{_PREFIX}SUPERVISED")),
         )
 
@@ -103,7 +111,14 @@ def _split(text: str) -> list[str]:
 _Number = TypeVar("_Number", int, float)
 
 
-def _number(env: Mapping[str, str], name: str, kind: type[_Number], default: _Number) -> _Number:
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    kind: type[_Number],
+    default: _Number,
+    *,
+    zero: bool = False,
+) -> _Number:
     text = env.get(f"{_PREFIX}{name}")
     if not text:
         return default
@@ -111,7 +126,7 @@ def _number(env: Mapping[str, str], name: str, kind: type[_Number], default: _Nu
         value = kind(text)
     except ValueError:
         value = kind(0)
-    if not (math.isfinite(value) and value > 0):
+    if not (math.isfinite(value) and (value > 0 or (zero and text.strip() == "0"))):
         raise InputError(
             Diagnostic("invalid-value", "expected a positive number", f"${_PREFIX}{name}")
         )
