@@ -64,3 +64,13 @@ def test_public_api() -> None:
     ]
     for name in matcher.__all__:
         assert getattr(matcher, name) is not None
+
+
+def test_service_endpoint_table_lists_every_route() -> None:
+    from matcher.service import Settings, create_app
+
+    block = README.split("<!-- service-endpoints -->\n")[1].split("<!-- /service-endpoints -->")[0]
+    listed = re.findall(r"^\| `(GET|POST) (\S+)`", block, flags=re.M)
+    spec = create_app(Settings()).openapi()["paths"]
+    routes = [(method.upper(), path) for path, ops in spec.items() for method in ops]
+    assert sorted(listed) == sorted(routes)
