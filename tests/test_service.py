@@ -545,7 +545,11 @@ def test_check_errors_are_diagnostics(
     assert response.status_code == status
     if expected is None:  # the library's own message, whole
         with pytest.raises(matcher.PatientError) as raised:
-            matcher.check(matcher.patient_from_data(body["patient"]), TRIALS, as_of=DAY)
+            matcher.check(
+                matcher.patient_from_data(body["patient"], source="request body"),
+                TRIALS,
+                as_of=DAY,
+            )
         [d] = raised.value.diagnostics
         expected = {
             "diagnostics": [
