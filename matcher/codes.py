@@ -88,6 +88,13 @@ _UNIT_ALIASES: Final = {
     "mm hg": "mm[Hg]",
     "mm": "mm",
     "cm": "cm",
+    # eGFR, per 1.73 m2 of body surface (UCUM writes the annotation in braces)
+    "ml/min/{1.73_m2}": "mL/min/{1.73_m2}",
+    "ml/min/1.73m2": "mL/min/{1.73_m2}",
+    "ml/min/1.73 m2": "mL/min/{1.73_m2}",
+    "ml/min/1.73m^2": "mL/min/{1.73_m2}",
+    "ml/min/1.73m²": "mL/min/{1.73_m2}",
+    "ml/min/1.73 m²": "mL/min/{1.73_m2}",
 }
 _CONVERSIONS: Final = {("cm", "mm"): 10.0, ("mm", "cm"): 0.1}
 
@@ -100,7 +107,7 @@ def canonical_unit(unit: str | None) -> str | None:
     return _UNIT_ALIASES.get(text.lower(), text)
 
 
-_DISPLAY_UNITS: Final = {"{score}": "", "mm[Hg]": "mmHg"}
+_DISPLAY_UNITS: Final = {"{score}": "", "mm[Hg]": "mmHg", "mL/min/{1.73_m2}": "mL/min/1.73 m2"}
 
 
 def display_unit(unit: str | None) -> str:

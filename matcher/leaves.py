@@ -695,11 +695,10 @@ def _aggregate(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> 
         return LeafResult(outcome, f"{reason}, {_bounds_phrase(counted, outcome is MET)}", evidence)
     needed = leaf.min_readings
     if len(sure) < needed:
-        usable = "reading" if len(sure) == 1 else "readings"
+        count = {0: "no reading", 1: "1 reading"}.get(len(sure), f"{len(sure)} readings")
         return LeafResult(
             UNKNOWN,
-            f"{len(sure)} {label} {usable} with a usable value {period}: the {word} needs at "
-            f"least {needed}",
+            f"{count} of {label} with a usable value {period}: the {word} needs at least {needed}",
             evidence,
             (f"at least {needed} {label} readings {period}",),
         )

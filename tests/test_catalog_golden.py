@@ -52,8 +52,6 @@ _SEX_BOTH = (
 
 #: (trial, criterion, outcome) pairs no patient can produce, and why.
 UNREACHABLE: dict[tuple[str, str, Outcome], str] = {
-    ("NCT00579085", "biological_sex", Outcome.NOT_MET): _SEX_BOTH,
-    ("NCT04650074", "biological_sex", Outcome.NOT_MET): _SEX_BOTH,
     ("NCT06414356", "biological_sex", Outcome.NOT_MET): _SEX_BOTH,
 }
 

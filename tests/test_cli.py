@@ -235,7 +235,7 @@ def test_lint_clean_catalog() -> None:
     done = run("lint")
     assert (done.returncode, done.stdout, done.stderr) == (
         0,
-        "ok: 5 trial file(s), 56 concept set(s)\n",
+        "ok: 5 trial file(s), 59 concept set(s)\n",
         "",
     )
     assert run("lint", "criteria").returncode == 0

@@ -240,13 +240,15 @@ class Maker:
         rng, as_of = self.rng, self.as_of
         code, units, values = rng.choice(READINGS[:6])
         start = rng.choice(SPANS[:3]).before(as_of)
+        centre = rng.randrange(len(values))  # values of one series lie close together
+        nearby = values[max(0, centre - 1) : centre + 2]
         readings = []
         for _ in range(rng.randint(2, 5)):
-            when = start + timedelta(days=rng.choice((-2, -1, 0, 0, 1, 2, 5)))
+            when = start + timedelta(days=rng.choice((-2, -1, 0, 0, 1, 2, 3, 5)))
             reading: dict[str, Any] = {"system": "loinc", "code": code}
             reading["date"] = self.text(min(when, as_of), partial=0.1)
             if rng.random() > 0.05:
-                reading["value"] = rng.choice(values)
+                reading["value"] = rng.choice(nearby)
             unit = rng.choice(units)
             if unit is not None:
                 reading["unit"] = unit
@@ -314,7 +316,7 @@ class Maker:
         attributes: dict[str, Any] = {}
         if rng.random() > 0.2:
             attributes["military_status"] = rng.choice(
-                ["active_duty", "veteran", "veteran", "retired", "reserve", "civilian"]
+                ["active_duty", "veteran", "veteran", "retired", "reserve", "dependent", "civilian"]
             )
         if rng.random() > 0.3:
             attributes["fr_social_security"] = rng.random() < 0.6
@@ -546,10 +548,7 @@ def test_generated_patients_get_identical_results_from_both_engines(catalog: Cat
             seen = {o for (t, c, o) in outcomes if (t, c) == (trial.id, criterion.id)}
             if criterion.rule is not None and len(seen) < 3:
                 narrow[trial.id, criterion.id] = seen
-    assert narrow == {
-        (trial, "biological_sex"): {"met", "unknown"}
-        for trial in ("NCT00579085", "NCT04650074", "NCT06414356")
-    }
+    assert narrow == {("NCT06414356", "biological_sex"): {"met", "unknown"}}
     assert elapsed < 60
 
 
@@ -590,4 +589,4 @@ def test_matcher_test_command_passes_with_the_durable_engine() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.splitlines()[-1] == "21 passed, 0 failed"
+    assert done.stdout.splitlines()[-1] == "45 passed, 0 failed"

@@ -147,7 +147,7 @@ def test_logs_never_hold_patient_values(
     assert [(r.levelname, re.sub(r"[\d.]+ ms", "<t> ms", r.getMessage())) for r in records] == [
         (
             "INFO",
-            f"loaded 5 trial(s) and 56 concept set(s) from {Path(catalog.trials[0].file).parent} "
+            f"loaded 5 trial(s) and 59 concept set(s) from {Path(catalog.trials[0].file).parent} "
             "with 0 problem(s) in <t> ms",
         ),
         *[

@@ -713,7 +713,7 @@ def test_output_does_not_depend_on_the_hash_seed() -> None:
         ).stdout
         for seed in ("1", "2")
     ]
-    assert outputs[0].count('"patient"') == 21 * len(ENGINES)
+    assert outputs[0].count('"patient"') == 45 * len(ENGINES)
     assert outputs[0] == outputs[1]
 
 

@@ -92,7 +92,7 @@ CASES = [
         "ineligible",
         {  # methylphenidate started that day
             "age_18_70": "not_met",
-            "current_sympathomimetics": "review",
+            "current_sympathomimetics": "met",
         },
     ),
     (

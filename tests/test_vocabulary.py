@@ -366,8 +366,8 @@ def test_the_mean_of_a_week_of_pain_scores(folder: TrialFolder) -> None:
         (
             pain(("2026-11-15", 6), ("2026-11-20", 7)),
             "unknown",
-            "2 0-10 pain score readings with a usable value from 2026-11-14 to 2026-11-21: the "
-            "mean needs at least 3",
+            "2 readings of 0-10 pain score with a usable value from 2026-11-14 to 2026-11-21: "
+            "the mean needs at least 3",
         ),
         (
             pain(("2026-11-15", 2), ("2026-11-17", 3), ("2026-11-20", 4)),
@@ -474,7 +474,7 @@ def bp(*values: float | str) -> dict[str, Any]:
             "{concept: pain_0_10, within: 30 days, aggregate: spread, max: 1}",
             pain(("2026-11-02", 4)),
             "unknown",
-            "1 0-10 pain score reading with a usable value from 2026-10-22 to 2026-11-21: the "
+            "1 reading of 0-10 pain score with a usable value from 2026-10-22 to 2026-11-21: the "
             "spread (highest minus lowest) needs at least 2",
         ),
         (
