@@ -633,3 +633,44 @@ def test_possible_members_are_checked(folder: TrialFolder, text: str, message: s
     with pytest.raises(CriteriaError) as raised:
         one_criterion_trial(folder, "age: {min: 18}")
     assert [d.message for d in raised.value.diagnostics] == [message]
+
+
+# --- in words (matcher explain) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        (
+            THREE.format(count=2),
+            "at least 2 of (age at least 18; sex female; French social security affiliation is "
+            "yes)",
+        ),
+        (
+            ACTIVE,
+            "alcohol use disorder [alcohol_use_disorder] active at some time within the last "
+            "6 months",
+        ),
+        (
+            MEAN_PAIN,
+            "mean of the 0-10 pain score [pain_0_10] readings within the last 7 days (at least 3 "
+            "readings) is above 3",
+        ),
+        (
+            "observation: {concept: pain_0_10, within: 30 days, aggregate: spread, max: 1}",
+            "spread of the 0-10 pain score [pain_0_10] readings within the last 30 days (at least "
+            "2 readings) is at most 1",
+        ),
+        (
+            "observation: {concept: systolic_bp, within: 30 days, aggregate: count, min: 1}",
+            "number of systolic blood pressure [systolic_bp] readings within the last 30 days is "
+            "at least 1",
+        ),
+    ],
+)
+def test_new_rules_in_words(folder: TrialFolder, rule: str, words: str) -> None:
+    from matcher.explain import describe_rule
+
+    rule_node = one_criterion_trial(folder, rule).criteria[0].rule
+    assert rule_node is not None
+    assert describe_rule(rule_node) == words
