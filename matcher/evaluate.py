@@ -60,7 +60,7 @@ from matcher.dates import age_on
 from matcher.errors import Diagnostic, PatientError
 from matcher.facts import PatientFacts
 from matcher.leaves import LeafResult
-from matcher.outcome import MET, NOT_MET, REVIEW, UNKNOWN, at_least, negate
+from matcher.outcome import MET, NOT_MET, REVIEW, UNKNOWN, counted, negate
 from matcher.patient import Patient
 from matcher.results import CheckResult, CriterionResult, ReviewItem, TrialResult
 from matcher.schema import Outcome, ReviewKind, Verdict
@@ -131,15 +131,19 @@ def _combine_new(
         needed = node.count
     else:  # pragma: no cover - a new composite must say how it combines
         assert_never(node)
-    outcome = at_least((p.outcome for p in parts), needed)
-    met = [p for p in parts if p.outcome is MET]
-    unknown = [p for p in parts if p.outcome is UNKNOWN]
+    met: list[LeafResult] = []
+    unknown: list[LeafResult] = []
+    failed: list[LeafResult] = []
+    for part in parts:
+        outcome = part.outcome
+        (met if outcome is MET else unknown if outcome is UNKNOWN else failed).append(part)
+    outcome = counted(len(met), len(unknown), needed)
     if outcome is MET:
         deciding = met
         # It stops being met once all but needed - 1 of the met children have stopped.
         changes = len(met) - needed + 1
     elif outcome is NOT_MET:
-        deciding = [p for p in parts if p.outcome is NOT_MET]
+        deciding = failed
         # It stops being not met once enough failing children could be met again.
         changes = needed - len(met) - len(unknown)
     else:
@@ -149,10 +153,12 @@ def _combine_new(
     # not met", the mirror for "any").
     leaves_on = None
     must_stop: tuple[str, ...] = ()
-    dated = sorted(
-        (p for p in deciding if p.leaves_on is not None), key=lambda p: p.leaves_on or date.max
-    )
-    if changes and len(dated) >= changes:
+    dated = [p for p in deciding if p.leaves_on is not None] if changes else []
+    if dated and len(dated) >= changes:
+        if changes > 1:
+            dated.sort(key=lambda p: p.leaves_on or date.max)
+        else:
+            dated = [min(dated, key=lambda p: p.leaves_on or date.max)]
         leaves_on = dated[changes - 1].leaves_on
         must_stop = tuple(dict.fromkeys(s for p in dated[:changes] for s in p.must_stop))
     reason = "; ".join(dict.fromkeys(p.reason for p in deciding))

@@ -24,7 +24,17 @@ from collections.abc import Iterable
 
 from matcher.schema import Outcome
 
-__all__ = ["MET", "NOT_MET", "REVIEW", "UNKNOWN", "all_of", "any_of", "at_least", "negate"]
+__all__ = [
+    "MET",
+    "NOT_MET",
+    "REVIEW",
+    "UNKNOWN",
+    "all_of",
+    "any_of",
+    "at_least",
+    "counted",
+    "negate",
+]
 
 MET = Outcome.MET
 NOT_MET = Outcome.NOT_MET
@@ -64,6 +74,11 @@ def at_least(outcomes: Iterable[Outcome], count: int) -> Outcome:
             met += 1
         elif outcome is UNKNOWN:
             unknown += 1
+    return counted(met, unknown, count)
+
+
+def counted(met: int, unknown: int, count: int) -> Outcome:
+    """``at_least`` from the number of met and of unknown outcomes."""
     if met >= count:
         return MET
     return NOT_MET if met + unknown < count else UNKNOWN
