@@ -33,6 +33,22 @@ def free_port() -> int:
         return port
 
 
+def diagnostics(code: str, message: str, path: str = "") -> dict[str, Any]:
+    """A refusal as the service writes it: one diagnostic about the request body."""
+    return {
+        "diagnostics": [
+            {
+                "code": code,
+                "message": message,
+                "file": "request body",
+                "line": 0,
+                "column": 0,
+                "path": path,
+            }
+        ]
+    }
+
+
 def mitre_sample() -> dict[str, Any]:
     data: dict[str, Any] = json.loads(MITRE_SAMPLE.read_text(encoding="utf-8"))
     return data

@@ -26,7 +26,7 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.parameters import Parameters
 from fhir.resources.R4B.researchstudy import ResearchStudy
 from helpers import BASE_TRIAL, DATA, REPO, TrialFolder
-from service_helpers import MATCHER, Server, free_port, mitre_sample, with_parameters
+from service_helpers import MATCHER, Server, diagnostics, free_port, mitre_sample, with_parameters
 
 import matcher
 from matcher.explain import render_trial
@@ -468,21 +468,6 @@ def test_check_takes_a_bundle_some_trials_and_an_explanation_count(client: httpx
     payload = expected.as_dict()
     payload["trials"][1]["criteria"] = []
     assert response.json() == payload
-
-
-def diagnostics(code: str, message: str, path: str = "") -> dict[str, Any]:
-    return {
-        "diagnostics": [
-            {
-                "code": code,
-                "message": message,
-                "file": "request body",
-                "line": 0,
-                "column": 0,
-                "path": path,
-            }
-        ]
-    }
 
 
 @pytest.mark.parametrize(

@@ -15,28 +15,13 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from service_helpers import Server, mitre_sample
+from service_helpers import Server, diagnostics, mitre_sample
 
 import matcher
 from matcher.bundled import bundled_catalog_dir
 from matcher.service import Settings, create_app
 
 KEYS = ("first-key-0123456789", "second-key-9876543210")
-
-
-def diagnostics(code: str, message: str, path: str = "") -> dict[str, Any]:
-    return {
-        "diagnostics": [
-            {
-                "code": code,
-                "message": message,
-                "file": "request body",
-                "line": 0,
-                "column": 0,
-                "path": path,
-            }
-        ]
-    }
 
 
 @pytest.fixture(scope="module")

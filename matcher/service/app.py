@@ -314,6 +314,18 @@ def parse_json(body: bytes) -> Any:
     raise RefusedError(400, [problem])
 
 
+async def _read_json(request: Request, cap: int) -> tuple[Any, int]:
+    """The request body parsed as JSON (see :func:`parse_json`), and its size in bytes."""
+    raw = await _read_body(request, cap)
+    return parse_json(raw), len(raw)
+
+
+def _not_fhir(message: str, path: str | None = None) -> RefusedError:
+    if path is None:
+        return RefusedError(400, [Diagnostic("not-fhir", message, _BODY)])
+    return RefusedError(400, [Diagnostic("not-fhir", message, _BODY, 0, 0, path)])
+
+
 def _is_bundle(data: Any) -> bool:
     return (
         isinstance(data, dict)
@@ -455,12 +467,12 @@ def create_app(settings: Settings | None = None, *, holder: CatalogHolder | None
         responses=openapi.responses(openapi.SEARCHSET, fhir=True),
     )
     async def get_clinical_trial(request: Request) -> Response:
-        raw = await _read_body(request, settings.max_body)
-        data = parse_json(raw)
+        data, size = await _read_json(request, settings.max_body)
         if not _is_bundle(data):
-            message = "the body is not a FHIR Bundle (resourceType Bundle, a Bundle type, entry)"
-            raise RefusedError(400, [Diagnostic("not-fhir", message, _BODY)])
-        return fhir(await match(data, base(request), len(raw)))
+            raise _not_fhir(
+                "the body is not a FHIR Bundle (resourceType Bundle, a Bundle type, entry)"
+            )
+        return fhir(await match(data, base(request), size))
 
     @app.post(
         "/ResearchStudy/$match",
@@ -470,15 +482,13 @@ def create_app(settings: Settings | None = None, *, holder: CatalogHolder | None
         responses=openapi.responses(openapi.MATCH_OUTPUT, fhir=True),
     )
     async def research_study_match(request: Request) -> Response:
-        raw = await _read_body(request, settings.max_body)
-        data = parse_json(raw)
+        data, size = await _read_json(request, settings.max_body)
         if not (
             isinstance(data, dict)
             and data.get("resourceType") == "Parameters"
             and isinstance(data.get("parameter", []), list)
         ):
-            message = "the body is not a FHIR Parameters resource"
-            raise RefusedError(400, [Diagnostic("not-fhir", message, _BODY)])
+            raise _not_fhir("the body is not a FHIR Parameters resource")
         clinical = None
         others: list[Any] = []
         for index, parameter in enumerate(data.get("parameter", [])):
@@ -491,8 +501,7 @@ def create_app(settings: Settings | None = None, *, holder: CatalogHolder | None
                     )
                 clinical = parameter.get("resource")
                 if not _is_bundle(clinical):
-                    message = "trialMatchClinicalData is not a FHIR Bundle"
-                    raise RefusedError(400, [Diagnostic("not-fhir", message, _BODY, 0, 0, path)])
+                    raise _not_fhir("trialMatchClinicalData is not a FHIR Bundle", path)
             else:
                 others.append(parameter)
         if clinical is None:
@@ -506,7 +515,7 @@ def create_app(settings: Settings | None = None, *, holder: CatalogHolder | None
                 *clinical["entry"],
             ],
         }
-        output = await match(combined, base(request), len(raw))
+        output = await match(combined, base(request), size)
         return fhir(
             {
                 "resourceType": "Parameters",
@@ -531,14 +540,13 @@ def create_app(settings: Settings | None = None, *, holder: CatalogHolder | None
         responses=openapi.responses(openapi.CHECK_RESULT),
     )
     async def check(request: Request) -> Response:
-        raw = await _read_body(request, settings.max_body)
-        data = parse_json(raw)
+        data, size = await _read_json(request, settings.max_body)
         patient, as_of, wanted, explain = _check_request(data)
         snapshot = holder.current
         trials: Sequence[CompiledTrial] = snapshot.catalog.trials
         if wanted is not None:
             trials = [_trial(snapshot, t, f"trials[{i}]", 400) for i, t in enumerate(wanted)]
-        result = await run_check(patient, trials, as_of, len(raw))
+        result = await run_check(patient, trials, as_of, size)
         payload = result.as_dict()
         if explain is not None:
             for trial in payload["trials"][explain:]:
