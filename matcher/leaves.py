@@ -674,6 +674,16 @@ def _aggregate(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> 
             out.append(value * factor)
         return out
 
+    def decided(bounded: ObservationLeaf, outcome: Outcome, reason: str) -> LeafResult:
+        if outcome is UNKNOWN:
+            return LeafResult(
+                UNKNOWN,
+                f"{reason}: cannot tell whether {_bounds_phrase(bounded, True)}",
+                evidence,
+                (f"full dates and usable values of the {label} readings {period}",),
+            )
+        return LeafResult(outcome, f"{reason}, {_bounds_phrase(bounded, outcome is MET)}", evidence)
+
     sure = values([i for i in matches.definite if i in matches.comparable])
     maybe = values([i for i in matches.possible if i in matches.comparable])
     unusable = len(found) - len(sure) - len(maybe)
@@ -685,14 +695,7 @@ def _aggregate(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> 
         outcome = _range_outcome(counted, low, high)
         text = _range_text(low, high, "")
         reason = f"{word} of {label} readings {period} {text}"
-        if outcome is UNKNOWN:
-            return LeafResult(
-                UNKNOWN,
-                f"{reason}: cannot tell whether {_bounds_phrase(counted, True)}",
-                evidence,
-                (f"full dates and usable values of the {label} readings {period}",),
-            )
-        return LeafResult(outcome, f"{reason}, {_bounds_phrase(counted, outcome is MET)}", evidence)
+        return decided(counted, outcome, reason)
     needed = leaf.min_readings
     if len(sure) < needed:
         count = {0: "no reading", 1: "1 reading"}.get(len(sure), f"{len(sure)} readings")
@@ -706,11 +709,4 @@ def _aggregate(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> 
     outcome = _range_outcome(leaf, low, high)
     reading = "reading" if len(sure) == 1 and not maybe else "readings"
     reason = f"{word} of the {label} {reading} {period} {_range_text(low, high, unit)}"
-    if outcome is UNKNOWN:
-        return LeafResult(
-            UNKNOWN,
-            f"{reason}: cannot tell whether {_bounds_phrase(leaf, True)}",
-            evidence,
-            (f"full dates and usable values of the {label} readings {period}",),
-        )
-    return LeafResult(outcome, f"{reason}, {_bounds_phrase(leaf, outcome is MET)}", evidence)
+    return decided(leaf, outcome, reason)
