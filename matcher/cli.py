@@ -41,6 +41,7 @@ from matcher.errors import (
     InputError,
     MatcherError,
     PatientError,
+    excerpt,
     suggest,
 )
 from matcher.examples import run_examples
@@ -90,9 +91,38 @@ def _colour() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
+#: Diagnostics about these cannot show a source line: the file was not read as text.
+_NO_SOURCE: Final = frozenset({"file-unreadable", "file-too-large", "not-utf8"})
+
+
 def _report(diagnostics: Sequence[Diagnostic]) -> None:
+    """Patient-side problems: one line each, never the text (it holds patient values)."""
     for diagnostic in diagnostics:
         click.echo(diagnostic.render(), err=True)
+
+
+def _report_criteria(diagnostics: Sequence[Diagnostic]) -> None:
+    """Criteria-side problems: each line followed by the source line it points at, and a caret."""
+    texts: dict[str, str | None] = {}
+    for diagnostic in diagnostics:
+        click.echo(diagnostic.render(), err=True)
+        if not diagnostic.line or diagnostic.code in _NO_SOURCE:
+            continue
+        if diagnostic.file not in texts:
+            texts[diagnostic.file] = _source_text(diagnostic.file)
+        text = texts[diagnostic.file]
+        for line in excerpt(diagnostic, text) if text is not None else ():
+            click.echo(line, err=True)
+
+
+def _source_text(file: str) -> str | None:
+    try:
+        path = Path(file)
+        if not path.is_file() or path.stat().st_size > 10_000_000:
+            return None
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
 
 
 def _fail(message: str, status: str) -> NoReturn:
@@ -105,14 +135,14 @@ def _catalog(paths: Sequence[Path]) -> Catalog:
     try:
         catalog = load_trials(*paths, strict=False)
     except CriteriaError as exc:  # broken concept sets, no trial file: nothing to screen with
-        _report(exc.diagnostics)
+        _report_criteria(exc.diagnostics)
         if all(d.code == "no-trial-files" for d in exc.diagnostics):
             _fail("no trial file to screen against", "criteria")
         _fail(f"{len(exc.diagnostics)} problem(s) in concept sets", "criteria")
     except InputError as exc:
         _report(exc.diagnostics)
         _fail("cannot read the criteria", "criteria")
-    _report(catalog.problems)
+    _report_criteria(catalog.problems)
     return catalog
 
 
@@ -266,7 +296,7 @@ def lint_command(paths: tuple[Path, ...], strict: bool) -> None:
     try:
         catalog = load_trials(*paths, strict=False)
     except (CriteriaError, InputError) as exc:
-        _report(exc.diagnostics)
+        _report_criteria(exc.diagnostics)
         raise _Exit(EXIT["findings"]) from None
     problems = list(catalog.problems)
     if strict:
@@ -276,7 +306,7 @@ def lint_command(paths: tuple[Path, ...], strict: bool) -> None:
             problems.extend(strict_problems(paths))
         except LintUnavailableError as exc:
             _fail(str(exc), "engine")
-    _report(problems)
+    _report_criteria(problems)
     if problems:
         count = len(problems)
         click.echo(f"{count} problem{'s' if count != 1 else ''} found", err=True)
@@ -484,7 +514,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _report(exc.diagnostics)
         return EXIT["patient"]
     except CriteriaError as exc:
-        _report(exc.diagnostics)
+        _report_criteria(exc.diagnostics)
         return EXIT["criteria"]
     except EngineError as exc:
         click.echo(f"matcher: error: {exc}", err=True)

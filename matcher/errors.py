@@ -37,6 +37,7 @@ __all__ = [
     "InputError",
     "MatcherError",
     "PatientError",
+    "excerpt",
     "field_like",
     "printable",
     "suggest",
@@ -175,6 +176,41 @@ def _escape(char: str) -> str:
     if code < 0x100:
         return repr(char)[1:-1]
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+#: Widest source line shown whole under a diagnostic; a longer one is cut around the column.
+_EXCERPT_WIDTH: Final = 100
+
+
+def excerpt(diagnostic: Diagnostic, text: str) -> tuple[str, ...]:
+    """The source line that ``diagnostic`` points at, with a caret under its column, in the form
+    cel-go and compilers use (two lines, or none when the position is not known)::
+
+          12 |     agee: {min: 18}
+             |     ^
+
+    ``text`` is the whole file the diagnostic names. Only for criteria and concept files: a
+    patient file's lines hold patient values, which must not reach a terminal or a log.
+    """
+    lines = text.splitlines()
+    if not 0 < diagnostic.line <= len(lines):
+        return ()
+    line = lines[diagnostic.line - 1].replace("\t", " ").rstrip()
+    column = min(max(diagnostic.column, 1), len(line) + 1)
+    start = 0
+    if len(line) > _EXCERPT_WIDTH:
+        start = max(0, min(column - 1 - _EXCERPT_WIDTH // 2, len(line) - _EXCERPT_WIDTH))
+    shown = line[start : start + _EXCERPT_WIDTH]
+    lead = "..." if start else ""
+    tail = "..." if start + _EXCERPT_WIDTH < len(line) else ""
+    shown = printable(shown)
+    prefix = printable(line[start : column - 1])
+    number = str(diagnostic.line)
+    gutter = " " * len(number)
+    return (
+        f" {number} | {lead}{shown}{tail}",
+        f" {gutter} | {' ' * (len(lead) + len(prefix))}^",
+    )
 
 
 def field_like(key: str) -> bool:

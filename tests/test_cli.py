@@ -254,8 +254,12 @@ def test_lint_reports_every_problem(folder: TrialFolder) -> None:
         f"{path}:3:9: invalid-value: expected 'not_yet_recruiting', 'recruiting', "
         "'enrolling_by_invitation', 'active_not_recruiting', 'suspended', 'terminated', "
         "'completed', 'withdrawn' or 'unknown' (at status)\n"
+        " 3 | status: open\n"
+        "   |         ^\n"
         f"{path}:12:12: reversed-range: age: the lower bound 70 is above the upper bound 18 "
         "(at inclusion[0].rule.age)\n"
+        " 12 |       age: {min: 70, max: 18}\n"
+        "    |            ^\n"
         "2 problems found\n"
     )
 

@@ -8,7 +8,7 @@ import pytest
 from helpers import BASE_TRIAL, TrialFolder
 
 import matcher
-from matcher.errors import CriteriaError, Diagnostic
+from matcher.errors import CriteriaError, Diagnostic, excerpt
 
 NAME = "NCT00000001.yaml"
 
@@ -300,3 +300,40 @@ def test_utf8_bom_is_accepted(folder: TrialFolder) -> None:
     path = folder.root / NAME
     path.write_bytes(b"\xef\xbb\xbf" + BASE_TRIAL.encode())
     assert [t.id for t in matcher.load_trials(path)] == ["NCT00000001"]
+
+
+# --- the source line under a criteria diagnostic (the CLI prints it; see tests/test_cli.py) -----
+
+
+def at(line: int, column: int) -> Diagnostic:
+    return Diagnostic("unknown-rule", "unknown rule", "t.yaml", line, column)
+
+
+@pytest.mark.parametrize(
+    ("text", "diagnostic", "expected"),
+    [
+        ("a: 1\n  agee: 2\n", at(2, 3), (" 2 |   agee: 2", "   | " + "  ^")),
+        # a tab is shown as one space, so that the caret stays under its column
+        ("\tkey: 1\n", at(1, 2), (" 1 |  key: 1", "   |  ^")),
+        # a column past the end of the line points just after it
+        ("short\n", at(1, 40), (" 1 | short", "   |      ^")),
+        # an invisible bidirectional control is escaped, and the caret moves with it
+        ("x\u202e: 1\n", at(1, 3), (" 1 | x\\u202e: 1", "   | " + " " * 7 + "^")),
+        # no position, or a line the text does not have: nothing to show
+        ("a: 1\n", at(0, 0), ()),
+        ("a: 1\n", at(9, 1), ()),
+    ],
+)
+def test_excerpt_puts_a_caret_under_the_column(
+    text: str, diagnostic: Diagnostic, expected: tuple[str, ...]
+) -> None:
+    assert excerpt(diagnostic, text) == expected
+
+
+def test_a_long_line_is_cut_around_the_column() -> None:
+    line = "k: " + "".join(f"{i:03d} " for i in range(60))  # 243 characters
+    column = line.index("030") + 1
+    shown, caret = excerpt(at(1, column), line + "\n")
+    assert shown.startswith(" 1 | ...") and shown.endswith("...")
+    assert len(shown) == len(" 1 | ") + 3 + 100 + 3
+    assert shown[caret.index("^") : caret.index("^") + 3] == "030"

@@ -532,6 +532,9 @@ def test_keys_and_values_are_escaped_when_printed(
         f"{trial}:13:1: unknown-key: unknown key 'x\\nforged.yaml:1:1: yaml-syntax: "
         f"\\x1b[31mrecoloured\\u202e' "
         f'(at ["x\\nforged.yaml:1:1: yaml-syntax: \\u001b[31mrecoloured\\u202e"])\n'
+        # The source line under it holds the YAML escapes as written, not what they stand for.
+        ' 13 | "x\\nforged.yaml:1:1: yaml-syntax: \\u001b[31mrecoloured\\u202e": 1\n'
+        "    | ^\n"
         "1 problem found\n",
     )
     patient = write(
