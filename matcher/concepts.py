@@ -47,7 +47,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from matcher.bundled import bundled_catalog_dir
-from matcher.codes import canonical_code
+from matcher.codes import canonical_code, strip_invisible
 from matcher.errors import CriteriaError, Diagnostic, suggest
 from matcher.source import Document
 from matcher.validation import read_model
@@ -143,10 +143,11 @@ def normalise_name(text: str) -> tuple[str, ...]:
 
     Accents are folded and compatibility forms (full-width letters, ligatures) unfolded first:
     ``clonazépam`` is ``clonazepam``. French and other records write the international names
-    with accents, and an accent does not make another drug. Letters outside the Latin alphabet
-    give no words.
+    with accents, and an accent does not make another drug. Characters that print as nothing
+    (zero-width spaces, bidirectional marks: ``matcher.codes.INVISIBLE``) are removed, so that
+    they neither split a word nor hide one. Letters outside the Latin alphabet give no words.
     """
-    lowered = text.lower()
+    lowered = strip_invisible(text).lower()
     if not lowered.isascii():
         lowered = "".join(
             char
