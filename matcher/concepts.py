@@ -9,6 +9,15 @@ How a record matches a set:
 * **RxNorm, SNOMED CT, LOINC**: the exact code.
 * **ICD-10-CM**: the code or any ancestor, by prefix (``G90.5`` covers ``G90.511``; dots and case
   do not matter, so ``G90511`` is the same code).
+* **WHO ICD-10** (``icd10``: the codes French and other European records carry): through the
+  ICD-10-CM codes that cover the WHO code. By default that is the same code, up to its fourth
+  character (WHO codes have no more; national fifth characters need not mean what ICD-10-CM's
+  do), so ``G90.5`` is CRPS type I in both. Where the two classifications differ the table
+  ``matcher/icd10_who.yaml`` lists the ICD-10-CM codes a WHO code stands for (WHO ``G90.6``, CRPS
+  type II, is CM ``G56.4`` or ``G57.7``); a WHO code belongs to a set when every covering code
+  does, and possibly when only some do, or when the set lists a more specific ICD-10-CM code
+  under it (WHO ``O91.0`` may be CM ``O91.03``, "associated with lactation"). The possible
+  members are those of "Possible members" below: one mechanism.
 * **Medication names**: the record's name is lower-cased and split into words (spaces, brackets
   and punctuation separate words); a set name matches when its words appear together, as whole
   words.
@@ -33,9 +42,11 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Final, Literal, Self
 
+import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -208,16 +219,22 @@ class ConceptSet:
 
     def matches_code(self, codes: Iterable[tuple[str, str]]) -> bool:
         """True if any (system, code) pair -- canonical, as the patient model keeps them -- is in
-        the set (ICD-10-CM by hierarchy, a more specific possible member aside)."""
+        the set (ICD-10-CM by hierarchy, a more specific possible member aside; WHO ICD-10
+        through ICD-10-CM)."""
+        if self.index is not None:
+            return id(self) in self.index.holding(tuple(codes), ())[0]
         return any(self._code_member(system, code) is True for system, code in codes)
 
     def may_match_code(self, codes: Iterable[tuple[str, str]]) -> bool:
         """True if the codes make a record a possible member only (see "Possible members")."""
+        if self.index is not None:
+            return id(self) in self.index.holding(tuple(codes), ())[1]
         found = [self._code_member(system, code) for system, code in codes]
         return False in found and True not in found
 
     def _code_member(self, system: str, code: str) -> bool | None:
-        """True: a member; False: a possible member; None: neither."""
+        """True: a member; False: a possible member; None: neither (a set outside a library,
+        which lists no ICD-10 codes, only)."""
         members = self.codes.get(system, frozenset())
         maybe = self.possible_codes.get(system, frozenset())
         if system != "icd10cm":
@@ -251,8 +268,8 @@ class ConceptIndex:
     """Every set of a library, indexed by code, ICD-10-CM prefix and name.
 
     It answers "which sets hold this record?" with a few dictionary look-ups per record instead of
-    one test per set (the alpha network of a Rete engine, built once per library). Its answers are
-    exactly those of ``ConceptSet.matches_code`` and ``matches_name``.
+    one test per set (the alpha network of a Rete engine, built once per library).
+    ``ConceptSet.matches_code`` asks it, so that codes are matched in one place.
     """
 
     def __init__(self, sets: Iterable[ConceptSet]) -> None:
@@ -263,6 +280,9 @@ class ConceptIndex:
         self.possible_icd: dict[str, list[int]] = {}
         self.first_words: dict[str, list[tuple[tuple[str, ...], int]]] = {}
         self.whole_names: dict[tuple[str, ...], list[int]] = {}
+        #: Every shorter prefix (three characters or more) of a listed ICD-10-CM code, with the
+        #: sets that list it: a WHO code there may be that more specific code.
+        self.icd_under: dict[str, set[int]] = {}
         self.longest_icd = 0
         for concept in sets:
             ident = id(concept)
@@ -275,6 +295,8 @@ class ConceptIndex:
                         if system == "icd10cm":
                             icd.setdefault(code, []).append(ident)
                             self.longest_icd = max(self.longest_icd, len(code))
+                            for n in range(3, len(code)):
+                                self.icd_under.setdefault(code[:n], set()).add(ident)
                         else:
                             exact.setdefault((system, code), []).append(ident)
             for words in concept.names:
@@ -292,19 +314,15 @@ class ConceptIndex:
         maybe: set[int] = set()
         for system, code in codes:
             if system == "icd10cm":
-                if not self.possible_icd:
-                    for n in range(1, min(len(code), self.longest_icd) + 1):
-                        found.update(self.icd.get(code[:n], ()))
-                    continue
-                longest: dict[int, bool] = {}  # set -> whether its longest match is a member
-                for n in range(1, min(len(code), self.longest_icd) + 1):
-                    longest.update(dict.fromkeys(self.icd.get(code[:n], ()), True))
-                    longest.update(dict.fromkeys(self.possible_icd.get(code[:n], ()), False))
-                for ident, member in longest.items():
-                    (found if member else maybe).add(ident)
+                decided = self._icd(code, under=False)
+            elif system == "icd10":
+                decided = self._who(code)
             else:
                 found.update(self.exact.get((system, code), ()))
                 maybe.update(self.possible_exact.get((system, code), ()))
+                continue
+            for ident, member in decided.items():
+                (found if member else maybe).add(ident)
         if words:
             found.update(self.whole_names.get(tuple(words), ()))
             for start, word in enumerate(words):
@@ -312,6 +330,32 @@ class ConceptIndex:
                     if tuple(words[start : start + len(name)]) == name:
                         found.add(ident)
         return frozenset(found), frozenset(maybe - found)
+
+    def _icd(self, code: str, *, under: bool) -> dict[int, bool]:
+        """The sets an ICD-10-CM code belongs to (True) or possibly belongs to (False): the
+        longest listed prefix decides. With ``under``, a set that lists a more specific code
+        than ``code`` and decides nothing by prefix holds it possibly: the code may be that one.
+        """
+        longest: dict[int, bool] = {}
+        for n in range(1, min(len(code), self.longest_icd) + 1):
+            longest.update(dict.fromkeys(self.icd.get(code[:n], ()), True))
+            longest.update(dict.fromkeys(self.possible_icd.get(code[:n], ()), False))
+        if under:
+            for ident in self.icd_under.get(code, ()):
+                longest.setdefault(ident, False)
+        return longest
+
+    def _who(self, code: str) -> dict[int, bool]:
+        """The sets a WHO ICD-10 code belongs to, or possibly belongs to, through the ICD-10-CM
+        codes that cover it (see "WHO ICD-10"): a member of a set when every covering code is,
+        a possible member when some covering code is one or may be."""
+        covers = who_covers(code)
+        each = [self._icd(cover, under=True) for cover in covers]
+        decided: dict[int, bool] = {}
+        for part in each:
+            for ident in part:
+                decided[ident] = all(other.get(ident) is True for other in each)
+        return decided
 
 
 @dataclass(frozen=True)
@@ -333,6 +377,54 @@ class ConceptLibrary:
 
     def names(self, kind: ConceptKind | None = None) -> list[str]:
         return sorted(n for n, s in self.sets.items() if kind is None or s.kind is kind)
+
+
+class _WhoDifference(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    who: str
+    cm: tuple[CodeText, ...] = Field(min_length=1)
+    why: str
+
+
+class _WhoTable(BaseModel):
+    """``matcher/icd10_who.yaml``: where WHO ICD-10 and ICD-10-CM do not agree."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str
+    core_length: int
+    differences: dict[str, _WhoDifference]
+
+
+@cache
+def who_table() -> _WhoTable:
+    """The WHO / ICD-10-CM difference table shipped beside this module (read once)."""
+    text = (Path(__file__).parent / "icd10_who.yaml").read_text(encoding="utf-8")
+    return _WhoTable.model_validate(yaml.safe_load(text))
+
+
+@cache
+def _who_index() -> tuple[int, dict[str, tuple[str, ...]]]:
+    table = who_table()
+    covers = {
+        canonical_code("icd10", who): tuple(canonical_code("icd10cm", c) for c in entry.cm)
+        for who, entry in table.differences.items()
+    }
+    return table.core_length, covers
+
+
+def who_covers(code: str) -> tuple[str, ...]:
+    """The ICD-10-CM codes (canonical) that together mean what the WHO ICD-10 ``code``
+    (canonical) means: the same code up to its fourth character, unless the difference table
+    says otherwise for it or its category."""
+    length, covers = _who_index()
+    core = code[:length]
+    for n in range(len(core), 2, -1):
+        found = covers.get(core[:n])
+        if found is not None:
+            return found
+    return (core,)
 
 
 def bundled_concepts_dir() -> Path:

@@ -351,12 +351,13 @@ class PatientFacts:
 
     def uncertain(self, concept: ConceptSet) -> frozenset[int]:
         """Positions of the records that are possible members of ``concept`` only (codes listed
-        under its ``possible``): they may make a rule unknown, never met."""
+        under its ``possible``, WHO ICD-10 codes that ICD-10-CM splits further): they may make a
+        rule unknown, never met."""
         key = (id(concept), concept.kind)
         found = self._uncertain.get(key)
         if found is None:
             found = frozenset()
-            if concept.index is not None and concept.possible_codes:
+            if concept.index is not None:
                 records = self._records(concept.kind)
                 holding = self._holding_of(concept.index, concept.kind, records)
                 ident = id(concept)
