@@ -86,6 +86,7 @@ CODES: dict[str, str] = {
     # patient data
     "invalid-patient": "a patient field is invalid",
     "not-fhir": "the input is JSON but not a FHIR R4 Bundle or Patient",
+    "unsupported-fhir-version": "the input is FHIR of a version matcher does not read (DSTU2)",
     # calling the library
     "invalid-argument": "a library function was given an argument it does not take",
 }

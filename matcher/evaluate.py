@@ -56,6 +56,7 @@ from matcher.compile import (
     Node,
     NotNode,
 )
+from matcher.coverage import data_quality
 from matcher.dates import age_on
 from matcher.errors import Diagnostic, PatientError
 from matcher.facts import PatientFacts
@@ -474,7 +475,8 @@ def check_facts(
     leaves = engine.decide(trials, facts)
     results = evaluate_trials(trials, facts, leaves, criteria)
     _confirm_eligible_from(results, trials, facts, engine)
-    return CheckResult(facts.patient_id, facts.as_of, engine.name, rank(results))
+    notes = data_quality(facts.patient, facts.as_of) if facts.patient is not None else ()
+    return CheckResult(facts.patient_id, facts.as_of, engine.name, rank(results), notes)
 
 
 #: How many later days ``_confirm_eligible_from`` tries before it gives up on a date.

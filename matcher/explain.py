@@ -100,6 +100,12 @@ def render_check(result: CheckResult, *, explain: bool = False, style: Style = p
         f"{count} trial{'s' if count != 1 else ''}",
         "",
     ]
+    if result.data_quality:
+        lines.append(style("Data quality", "heading"))
+        lines.extend(
+            f"  {printable(note.section)}: {printable(note.note)}" for note in result.data_quality
+        )
+        lines.append("")
     if not result.trials:
         lines.append("No trials to check.")
         return "\n".join(lines) + "\n"

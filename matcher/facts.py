@@ -14,8 +14,9 @@ engine decides "was this drug used in that window?" with four integer comparison
 * a condition holds from ``onset`` until ``abatement`` (the day it resolved, not included);
   without an abatement date it holds past the as-of date unless its clinical status says it
   resolved (then it resolved at an unknown day between its onset and the as-of date); refuted and
-  entered-in-error conditions are left out, and unconfirmed, provisional and differential ones
-  can never decide a criterion on their own (``certain`` is false);
+  entered-in-error conditions are left out, and unconfirmed, provisional and differential ones,
+  and those a reader marked ``uncertain``, can never decide a criterion on their own (``certain``
+  is false);
 * an observation has a date interval, a value and a unit.
 
 **Partial dates, one rule.** An interval holds every day a date could be, and a bound derived
@@ -39,6 +40,7 @@ from typing import Final, Literal
 
 from matcher.codes import SYSTEM_LABELS, display_code, display_unit
 from matcher.concepts import ConceptIndex, ConceptKind, ConceptSet, normalise_name
+from matcher.coverage import Gaps, gaps_of
 from matcher.dates import Duration, PartialDate, age_on
 from matcher.patient import (
     VOID_VERIFICATION,
@@ -250,6 +252,8 @@ class PatientFacts:
     medications_complete: bool
     #: The patient the facts were built from (to see the same record on a later day).
     patient: Patient | None = field(default=None, repr=False)
+    #: The records the reader skipped, by section (see ``matcher.coverage``).
+    gaps: Gaps = field(default_factory=lambda: Gaps({}), repr=False)
     _members: dict[tuple[int, ConceptKind], tuple[int, ...]] = field(default_factory=dict)
     _windows: dict[Duration, int] = field(default_factory=dict)
     _uncertain: dict[tuple[int, ConceptKind], frozenset[int]] = field(default_factory=dict)
@@ -308,6 +312,7 @@ class PatientFacts:
             conditions_complete="conditions" not in patient.unreviewed,
             medications_complete="medications" not in patient.unreviewed,
             patient=patient,
+            gaps=gaps_of(patient),
         )
 
     def later(self, as_of: date, stopped: Collection[str]) -> PatientFacts:
@@ -408,7 +413,7 @@ def _condition(index: int, record: Condition, today: int) -> ConditionFact | Non
         label=_label(record),
         codes=record.code_pairs(),
         words=_words(record),
-        certain=record.verification_status not in _UNCERTAIN,
+        certain=record.verification_status not in _UNCERTAIN and not record.uncertain,
         onset_lo=onset_lo,
         onset_hi=onset_hi,
         abate_lo=abate_lo,

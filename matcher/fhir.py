@@ -3,8 +3,18 @@
 The input is parsed JSON. It is read with plain ``dict`` access and explicit type checks, not with
 a FHIR model library: those take seconds to import and ``matcher check`` must start at once. Any
 Bundle type works (``collection``, ``transaction``, ``searchset``, ``document``...): every
-``entry[].resource`` is read. The Bundle must hold exactly one Patient. Resource types not listed
-below are ignored, and so are missing optional elements.
+``entry[].resource`` is read. The Bundle must hold exactly one Patient. Every record that carries
+a fact matcher reads is either mapped or *skipped*: listed in ``Patient.skipped`` with its section,
+FHIR path, reason and codes (see ``matcher.coverage``; a skipped record makes "no X on record"
+unknown for the concept sets it could belong to). Records are skipped when they name another
+patient (``subject``/``patient`` referring to another Patient, a Group, or nothing in the
+Bundle), have no code or name, carry a status outside its value set, are Observations without a
+final result or an exact number, or are of a type listed in ``_UNMAPPED``. Other resource types
+(Encounter, Claim, Procedure, ...) carry no fact matcher reads and are passed over.
+
+Versions. STU3 is read where it agrees with R4 (bare status codes, ``MedicationStatement.taken``).
+DSTU2 (``MedicationOrder``, ``Condition.patient``, ``MedicationStatement.wasNotTaken``, a declared
+``fhirVersion`` before 3.0) raises ``PatientError`` with code ``unsupported-fhir-version``.
 
 Errors. Input that is not a FHIR Bundle or Patient, or a Bundle without exactly one Patient,
 raises ``PatientError`` with code ``not-fhir``. An unusable value inside a resource we read (a
@@ -23,16 +33,21 @@ FHIR                        ``Patient`` field
 Patient.id                  ``id`` (else the entry's ``fullUrl``, else ``"unknown"``)
 Patient.birthDate           ``birth_date``; ``YYYY`` and ``YYYY-MM`` are kept as partial dates
 Patient.gender              ``sex``: ``male``/``female``; ``other``/``unknown`` -> unknown (*)
+Patient.identifier          ``attributes["fr_social_security"]``: a French INS (``_INS_SYSTEMS``)
 Patient.deceased[x]         ``deceased`` (Boolean) / ``deceased`` + ``deceased_date`` (DateTime)
 Patient.extension           ``attributes["military_status"]``: see "Military status" below
 Condition                   ``conditions``: see "Conditions"
 MedicationRequest           ``medications``: see "Medications"
 MedicationStatement         ``medications``
+MedicationDispense          ``medications``: ``whenHandedOver`` to the end of ``daysSupply``
+MedicationAdministration    ``medications``: ``effective[x]`` (a dateTime is start and end)
 Observation                 ``observations``, ``pregnancy``, ``lactation``: see "Observations"
 ==========================  ==================================================================
 
-(*) FHIR ``gender`` is *administrative* gender. Birth sex exists only as a US Core extension that
-most sources leave empty, so ``gender`` is read as biological sex for lack of better data.
+(*) FHIR ``gender`` is *administrative* gender. The US Core sex extensions (``_SEX_EXTENSIONS``)
+are read as biological sex where present; without them ``gender`` is, for lack of better data.
+When they disagree with each other or with ``gender``, or a positive pregnancy status meets a
+male sex, the sex is unknown and the contradiction is skipped (section ``demographics``).
 
 Codes. Every coding of a CodeableConcept that has both ``system`` and ``code`` is kept, the first
 as the record's ``system``/``code``, the rest as ``codes`` (duplicates after normalisation, such
@@ -47,16 +62,18 @@ date (other strings and ``onsetAge``/``onsetRange`` are ignored).
 ``abatement[x]``: ``abatementDateTime``, else ``abatementPeriod.end`` (the day by which it had
 surely abated), else ``abatementPeriod.start``, else ``abatementString`` when it is a date.
 ``clinicalStatus`` and ``verificationStatus`` take the codes of their R4 code systems (a bare
-code string, as STU3 wrote them, is accepted too). ``refuted`` and ``entered-in-error`` conditions
-are dropped. A Condition with neither a code nor a text cannot be matched: it is dropped and the
-conditions section is marked ``unreviewed`` (so "no epilepsy on record" becomes unknown).
+code string, as STU3 wrote them, is accepted too); without such a code, other codings' displays
+and the text are read as words when all of them read the same value, and otherwise the condition
+is ``uncertain`` (it can make a criterion unknown, never met). ``refuted`` and
+``entered-in-error`` conditions are dropped. A Condition with neither a code nor a text is
+skipped.
 
 Medications.
 The drug is ``medicationCodeableConcept``, or the Medication that ``medicationReference`` names:
 ``#id`` (a contained resource), a ``fullUrl`` in the Bundle, or ``Medication/<id>``. The
 Medication's ``code`` gives the codes and name; codes of its ``ingredient[].itemCodeableConcept``
 are added after them. An unresolved reference keeps its ``display`` as the name; a drug that
-cannot be identified at all is dropped and the medications section is marked ``unreviewed``.
+cannot be identified at all is skipped.
 
 =================  ============  ========================================================
 FHIR status        ``status``    what ``matcher.facts`` makes of it
@@ -91,9 +108,10 @@ Every Observation with a number -- ``valueQuantity.value`` (unit: the UCUM ``cod
 ``component`` with a number, under the component's own codes (the blood-pressure panel 85354-9
 gives systolic 8480-6 and diastolic 8462-4 observations). Values are kept as recorded: the 0-10
 pain score LOINC 72514-3 may be 2.13. A quantity with a ``comparator`` (``<5``) has no exact value
-and is skipped. ``date`` is ``effectiveDateTime`` (or ``effectiveInstant``), else
-``effectivePeriod.start``, else ``issued``. Observations whose status is ``cancelled`` or
-``entered-in-error`` are dropped.
+and is skipped, as is a value that is not a number. ``date`` is ``effectiveDateTime`` (or
+``effectiveInstant``), else ``effectivePeriod.start``, else ``issued``. Statuses: see
+``_OBSERVATION_STATUS`` (``registered``, ``preliminary`` and ``unknown`` are skipped as not final;
+``cancelled`` and ``entered-in-error`` are no result).
 
 Pregnancy status is LOINC 82810-3 "Pregnancy status" with ``valueCodeableConcept``: SNOMED CT
 77386006 or LOINC answer LA15173-0 is pregnant, SNOMED CT 60001007 or LA26683-5 not pregnant;
@@ -127,6 +145,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Final, TypeGuard, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -144,7 +163,9 @@ from matcher.patient import (
     MedicationStatus,
     Observation,
     Patient,
+    Section,
     Sex,
+    SkipReason,
     VerificationStatus,
 )
 from matcher.validation import plain_message
@@ -193,11 +214,58 @@ _LACTATION_ANSWERS: Final = {
 }
 
 _SEXES: Final = {"male": Sex.MALE, "female": Sex.FEMALE, "other": None, "unknown": None}
+#: US Core extensions that record sex (birth sex, and the sex of later versions), and their codes
+#: (``UNK``, ``OTH`` and SNOMED CT "not recorded" leave the sex to ``gender``).
+_SEX_EXTENSIONS: Final = frozenset(
+    {
+        "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex",
+        "http://hl7.org/fhir/us/core/StructureDefinition/us-core-sex",
+        "http://hl7.org/fhir/us/core/StructureDefinition/us-core-individual-sex",
+    }
+)
+_SEX_CODES: Final = {
+    "F": Sex.FEMALE,
+    "M": Sex.MALE,
+    "female": Sex.FEMALE,
+    "male": Sex.MALE,
+    "248152002": Sex.FEMALE,  # SNOMED CT Female (finding)
+    "248153007": Sex.MALE,  # SNOMED CT Male (finding)
+}
+#: Identifier systems of the French INS (FR Core): INS-NIR, and the INS-NIR of fictitious test
+#: and demonstration patients. An INS-NIR is the social security number (NIR) used as health
+#: identifier: its holder is affiliated. The INS-NIA (1.2.250.1.213.1.4.9) is a temporary number
+#: given while a NIR is awaited, so it says nothing either way.
+_INS_SYSTEMS: Final = frozenset(
+    {
+        "urn:oid:1.2.250.1.213.1.4.8",
+        "urn:oid:1.2.250.1.213.1.4.10",
+        "urn:oid:1.2.250.1.213.1.4.11",
+    }
+)
 
-_CLINICAL_SYSTEM: Final = "http://terminology.hl7.org/CodeSystem/condition-clinical"
-_VERIFICATION_SYSTEM: Final = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+#: The code systems of Condition.clinicalStatus and verificationStatus (R4, and STU3's URLs).
+_CONDITION_SYSTEMS: Final = frozenset(
+    {
+        "http://terminology.hl7.org/CodeSystem/condition-clinical",
+        "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+        "http://hl7.org/fhir/condition-clinical",
+        "http://hl7.org/fhir/condition-ver-status",
+    }
+)
 _CLINICAL: Final = {status.value: status for status in ClinicalStatus}
-_VERIFICATION: Final = {status.value.replace("_", "-"): status for status in VerificationStatus}
+_VERIFICATION: Final = {status.value: status for status in VerificationStatus}
+_S = TypeVar("_S", ClinicalStatus, VerificationStatus)
+
+
+def _status_word(text: str) -> str:
+    """A status as a value-set key: ``Entered in error``, ``entered-in-error`` ->
+    ``entered_in_error``; a SNOMED CT semantic tag (``Active (qualifier value)``) is dropped."""
+    text = re.sub(r"\([^)]*\)", " ", text)
+    return "_".join(text.strip().lower().replace("-", " ").split())
+
+
+#: Units of ``MedicationDispense.daysSupply`` read as days.
+_DAY_UNITS: Final = frozenset({"d", "day", "days", "Day", "Days", None})
 
 #: FHIR medication status (MedicationRequest and MedicationStatement) -> status; None drops it.
 _MEDICATION_STATUS: Final[Mapping[str, MedicationStatus | None]] = {
@@ -211,6 +279,34 @@ _MEDICATION_STATUS: Final[Mapping[str, MedicationStatus | None]] = {
     "not-taken": MedicationStatus.NOT_TAKEN,
     "unknown": MedicationStatus.UNKNOWN,
     "entered-in-error": None,
+}
+#: MedicationDispense.status: prepared but not handed over is not use yet.
+_DISPENSE_STATUS: Final[Mapping[str, MedicationStatus | None]] = {
+    "preparation": MedicationStatus.INTENDED,
+    "in-progress": MedicationStatus.INTENDED,
+    "cancelled": MedicationStatus.CANCELLED,
+    "declined": MedicationStatus.CANCELLED,
+    "on-hold": MedicationStatus.ON_HOLD,
+    "completed": MedicationStatus.COMPLETED,
+    "stopped": MedicationStatus.STOPPED,
+    "unknown": MedicationStatus.UNKNOWN,
+    "entered-in-error": None,
+}
+#: MedicationAdministration.status.
+_ADMINISTRATION_STATUS: Final[Mapping[str, MedicationStatus | None]] = {
+    "in-progress": MedicationStatus.ACTIVE,
+    "not-done": MedicationStatus.NOT_TAKEN,
+    "on-hold": MedicationStatus.ON_HOLD,
+    "completed": MedicationStatus.COMPLETED,
+    "stopped": MedicationStatus.STOPPED,
+    "unknown": MedicationStatus.UNKNOWN,
+    "entered-in-error": None,
+}
+_MEDICATION_STATUSES: Final = {
+    "MedicationRequest": _MEDICATION_STATUS,
+    "MedicationStatement": _MEDICATION_STATUS,
+    "MedicationDispense": _DISPENSE_STATUS,
+    "MedicationAdministration": _ADMINISTRATION_STATUS,
 }
 _REQUEST_INTENTS: Final = frozenset(
     {
@@ -226,19 +322,30 @@ _REQUEST_INTENTS: Final = frozenset(
 )
 _NOT_ORDERED_INTENTS: Final = frozenset({"proposal", "option"})
 
-_OBSERVATION_STATUSES: Final = frozenset(
-    {
-        "registered",
-        "preliminary",
-        "final",
-        "amended",
-        "corrected",
-        "cancelled",
-        "entered-in-error",
-        "unknown",
-    }
-)
-_DROPPED_OBSERVATION_STATUSES: Final = frozenset({"cancelled", "entered-in-error"})
+#: Observation.status -> whether the value is a result: True a result; False no final
+#: result yet (skipped: it may make a criterion unknown, never decide it); None no result at all.
+_OBSERVATION_STATUS: Final[Mapping[str, bool | None]] = {
+    "final": True,
+    "amended": True,
+    "corrected": True,
+    "registered": False,
+    "preliminary": False,
+    "unknown": False,
+    "cancelled": None,
+    "entered-in-error": None,
+}
+
+#: Resource types not read that carry facts of a section: they are skipped and reported, with
+#: the codes of the element named (so that only the concept sets those codes belong to are
+#: affected). An Immunization is a drug given, by its vaccine code; a QuestionnaireResponse may
+#: hold any answer (a pain score), so it touches every observation criterion.
+_UNMAPPED: Final[Mapping[str, tuple[Section, str | None]]] = {
+    "Immunization": ("medications", "vaccineCode"),
+    "QuestionnaireResponse": ("observations", None),
+}
+
+#: Resource types that exist only in DSTU2 and carry facts matcher reads in R4.
+_DSTU2_ONLY: Final = frozenset({"MedicationOrder"})
 
 #: Errors the models raise about a whole record -> the fields to blame, first one present wins.
 _WHOLE_RECORD_ERRORS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -339,7 +446,10 @@ class _Reader:
 
     source: str
     problems: list[Diagnostic] = field(default_factory=list)
-    unreviewed: set[str] = field(default_factory=set)
+    #: The records left out, as ``Skipped`` fields (see ``matcher.coverage``).
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    #: The Patient of the input: its resource, set once it is found.
+    subject: _Resource | None = None
     _by_url: dict[str, _Resource] = field(default_factory=dict)
     _by_id: dict[tuple[str, str], _Resource] = field(default_factory=dict)
     _drugs: dict[str, _Concept] = field(default_factory=dict)
@@ -348,6 +458,49 @@ class _Reader:
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(Diagnostic("invalid-patient", message, self.source, 0, 0, path))
+
+    def skip(
+        self,
+        section: Section,
+        resource: _Resource,
+        reason: SkipReason,
+        concept: _Concept | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Leave a record out, saying where and why; its codes and name (if any) say which
+        concept sets it may affect."""
+        values: dict[str, Any] = {
+            "section": section,
+            "path": path or resource.path or resource.kind,
+            "reason": reason,
+            "resource": resource.kind,
+        }
+        if concept is not None:
+            unique = concept.fields()
+            codings = [(unique["system"], unique["code"])] if "system" in unique else []
+            codings += [(c["system"], c["code"]) for c in unique.get("codes", ())]
+            values["codes"] = [{"system": system, "code": code} for system, code in codings]
+            values["display"] = concept.display
+        self.skipped.append(values)
+
+    def about_another(self, resource: _Resource, key: str) -> bool:
+        """True when the record's ``subject``/``patient`` reference names another patient than
+        the input's (an absent or display-only reference is taken as this patient's)."""
+        reference = resource.node.get(key)
+        target = reference.get("reference") if _is_node(reference) else None
+        if not isinstance(target, str) or not target.strip() or self.subject is None:
+            return False
+        target = target.strip()
+        if target == self.subject.full_url:
+            return False
+        found = self.resolve(target, resource)
+        if found is not None:
+            return found.node is not self.subject.node
+        parts = target.split("/")
+        if len(parts) >= 4 and parts[-2] == "_history":
+            parts = parts[:-2]
+        ident = self.subject.node.get("id")
+        return not (len(parts) >= 2 and parts[-2] == "Patient" and parts[-1] == ident)
 
     def not_fhir(self, path: str, message: str) -> Diagnostic:
         return Diagnostic("not-fhir", message, self.source, 0, 0, path)
@@ -464,21 +617,36 @@ class _Reader:
                 codings.append((system, code))
         return _Concept(tuple(codings), self.text(node, where, "text") or first_display)
 
-    def status_code(self, parent: _Node, path: str, key: str, system: str) -> str | None:
-        """The code of a status CodeableConcept in ``system`` (a bare code string, as STU3
-        wrote it, is accepted too)."""
-        value = parent.get(key)
-        if isinstance(value, str):
-            return value.strip() or None
-        node = self.node(parent, path, key)
-        if node is None:
-            return None
-        for at, coding in self.nodes(node, _at(path, key), "coding"):
-            if self.text(coding, at, "system") in (None, system):
-                code = self.text(coding, at, "code")
-                if code is not None:
-                    return code
-        return None
+    # --- the version ---------------------------------------------------------------------------
+
+    def version(self, data: _Node, resources: Sequence[_Resource]) -> None:
+        """Refuse DSTU2 input (raise ``unsupported-fhir-version``): read as R4 it would lose its
+        orders (``MedicationOrder``) and its conditions' patient. STU3 and R5 are read (see the
+        module docstring)."""
+        found: tuple[str, str] | None = None
+        meta = data.get("meta")
+        for declared, at in (
+            (data.get("fhirVersion"), "fhirVersion"),
+            (meta.get("fhirVersion") if _is_node(meta) else None, "meta.fhirVersion"),
+        ):
+            if isinstance(declared, str) and declared.strip().startswith(("0.", "1.")):
+                found = (at, "declares a FHIR version before STU3")
+        for resource in resources:
+            if found is not None:
+                break
+            node = resource.node
+            if resource.kind in _DSTU2_ONLY:
+                found = (resource.path, f"is a {resource.kind}, a DSTU2 resource")
+            elif resource.kind == "Condition" and "patient" in node and "subject" not in node:
+                found = (_at(resource.path, "patient"), "is a DSTU2 Condition.patient")
+            elif resource.kind == "MedicationStatement" and "wasNotTaken" in node:
+                found = (_at(resource.path, "wasNotTaken"), "is a DSTU2 element")
+        if found is not None:
+            at, what = found
+            message = f"{at} {what}: matcher reads FHIR R4 (and STU3 and R5 where they agree)"
+            raise PatientError(
+                [Diagnostic("unsupported-fhir-version", message, self.source, 0, 0, at)]
+            )
 
     # --- the Bundle ---------------------------------------------------------------------------
 
@@ -553,10 +721,15 @@ class _Reader:
         if birth is not None:
             values["birth_date"], where["birth_date"] = birth, _at(path, "birthDate")
         gender = self.text(node, path, "gender")
+        sex: Sex | None = None
         if gender in _SEXES:
-            values["sex"] = _SEXES[gender]
+            sex = _SEXES[gender]
+            where["sex"] = _at(path, "gender")
         elif gender is not None:
             self.problem(_at(path, "gender"), _one_of(_SEXES))
+        sex = self.biological_sex(resource, sex, where)
+        if sex is not None:
+            values["sex"] = sex
         died = self.date(node, path, "deceasedDateTime")
         if died is not None:
             values["deceased"], values["deceased_date"] = True, died
@@ -565,11 +738,50 @@ class _Reader:
             deceased = self.boolean(node, path, "deceasedBoolean")
             if deceased is not None:
                 values["deceased"] = deceased
+        attributes: dict[str, str | bool] = {}
         military = self.military_status(node, path)
         if military is not None:
-            values["attributes"] = {"military_status": military[0]}
+            attributes["military_status"] = military[0]
             where["attributes"] = military[1]
+        for at, identifier in self.nodes(node, path, "identifier"):
+            if self.text(identifier, at, "system") in _INS_SYSTEMS and self.text(
+                identifier, at, "value"
+            ):
+                attributes["fr_social_security"] = True
+                where.setdefault("attributes", at)
+                break
+        if attributes:
+            values["attributes"] = attributes
         return values, where
+
+    def biological_sex(
+        self, resource: _Resource, gender: Sex | None, where: dict[str, str]
+    ) -> Sex | None:
+        """The sex of the US Core sex extensions where present, else ``gender``. When they
+        disagree with each other or with ``gender``, the sex is unknown and the contradiction
+        is reported (the patient is still read)."""
+        node, path = resource.node, resource.path
+        found: list[tuple[Sex | None, str]] = []
+        for at, extension in self.nodes(node, path, "extension"):
+            url = self.text(extension, at, "url")
+            if url not in _SEX_EXTENSIONS:
+                continue
+            code = self.text(extension, at, "valueCode")
+            coding = self.node(extension, at, "valueCoding")
+            if code is None and coding is not None:
+                code = self.text(coding, _at(at, "valueCoding"), "code")
+            found.append((_SEX_CODES.get(code or ""), at))
+        known = [(sex, at) for sex, at in found if sex is not None]
+        if not known:
+            return gender
+        values = {sex for sex, _ in known}
+        if len(values) == 1 and gender in (None, *values):
+            where["sex"] = known[0][1]
+            return values.pop()
+        for _, at in known:
+            self.skip("demographics", resource, SkipReason.CONTRADICTION, path=at)
+        where.pop("sex", None)
+        return None
 
     def military_status(self, node: _Node, path: str) -> tuple[str, str] | None:
         """(value, path) of the military status, by the precedence in the module docstring."""
@@ -598,23 +810,20 @@ class _Reader:
 
     # --- Condition ----------------------------------------------------------------------------
 
-    def condition(self, resource: _Resource) -> Condition | None:
+    def condition(self, resource: _Resource, *, certain: bool = True) -> Condition | None:
         node, path = resource.node, resource.path
-        verification = self.status_code(node, path, "verificationStatus", _VERIFICATION_SYSTEM)
-        verified = _VERIFICATION.get(verification) if verification else None
-        if verification is not None and verified is None:
-            self.problem(_at(path, "verificationStatus"), _one_of(_VERIFICATION))
+        if self.about_another(resource, "subject"):
+            self.skip(
+                "conditions", resource, SkipReason.OTHER_SUBJECT, self.concept(node, path, "code")
+            )
             return None
+        verified, readable = self.condition_status(node, path, "verificationStatus", _VERIFICATION)
         if verified in VOID_VERIFICATION:
             return None
-        clinical = self.status_code(node, path, "clinicalStatus", _CLINICAL_SYSTEM)
-        status = _CLINICAL.get(clinical) if clinical else None
-        if clinical is not None and status is None:
-            self.problem(_at(path, "clinicalStatus"), _one_of(_CLINICAL))
-            return None
+        status, clear = self.condition_status(node, path, "clinicalStatus", _CLINICAL)
         concept = self.concept(node, path, "code")
         if concept is None or concept.empty:
-            self.unreviewed.add("conditions")  # a record nobody can match: the list is incomplete
+            self.skip("conditions", resource, SkipReason.UNIDENTIFIED)
             return None
         code_at = _at(path, "code")
         where = {"system": code_at, "codes": code_at, "display": code_at}
@@ -640,8 +849,46 @@ class _Reader:
             "abatement": abatement,
             "clinical_status": status,
             "verification_status": verified,
+            "uncertain": not (readable and clear),
         }
         return self.build(Condition, values, where, path)
+
+    def condition_status(
+        self, node: _Node, path: str, key: str, allowed: Mapping[str, _S]
+    ) -> tuple[_S | None, bool]:
+        """A Condition status and whether it could be read (absent counts as read).
+
+        The code of the R4 code system (or a bare code, as STU3 wrote it) decides. Without one,
+        codes of other systems, their displays and the text are read as words ("Active",
+        "Resolved (qualifier value)"); they decide when every one of them reads as the same
+        value. Anything else cannot be read: the record becomes uncertain."""
+        value = node.get(key)
+        if value is None:
+            return None, True
+        if isinstance(value, str):
+            found = allowed.get(_status_word(value))
+            return found, found is not None
+        concept = self.node(node, path, key)
+        if concept is None:
+            return None, True  # a value of the wrong type: a problem is noted
+        coded: set[_S | None] = set()
+        words: set[_S | None] = set()
+        where = _at(path, key)
+        for at, coding in self.nodes(concept, where, "coding"):
+            system = self.text(coding, at, "system")
+            code = self.text(coding, at, "code")
+            display = self.text(coding, at, "display")
+            if code is not None and (system is None or system in _CONDITION_SYSTEMS):
+                coded.add(allowed.get(_status_word(code)))
+            else:
+                words.update(allowed.get(_status_word(t)) for t in (display,) if t)
+        text = self.text(concept, where, "text")
+        if text is not None:
+            words.add(allowed.get(_status_word(text)))
+        readings = coded or words
+        if len(readings) == 1 and None not in readings:
+            return readings.pop(), True
+        return None, not readings
 
     def first_date(
         self, node: _Node, path: str, where: dict[str, str], name: str, keys: Sequence[str]
@@ -660,31 +907,48 @@ class _Reader:
     # --- MedicationRequest / MedicationStatement ----------------------------------------------
 
     def medication(self, resource: _Resource) -> Medication | None:
+        """A MedicationRequest, MedicationStatement, MedicationDispense or
+        MedicationAdministration as medication use."""
         node, path = resource.node, resource.path
+        drug, drug_at = self.drug(resource)
+        if self.about_another(resource, "subject"):
+            self.skip("medications", resource, SkipReason.OTHER_SUBJECT, drug)
+            return None
+        statuses = _MEDICATION_STATUSES[resource.kind]
         text = self.text(node, path, "status")
-        if text is not None and text not in _MEDICATION_STATUS:
-            self.problem(_at(path, "status"), _one_of(_MEDICATION_STATUS))
+        if text is not None and text not in statuses:
+            self.skip("medications", resource, SkipReason.UNREADABLE_STATUS, drug)
             return None
         # FHIR requires a status; a record without one is of unknown status, not active.
-        status = _MEDICATION_STATUS[text] if text else MedicationStatus.UNKNOWN
+        status = statuses[text] if text else MedicationStatus.UNKNOWN
         if status is None:
             return None  # entered-in-error
         where = {"status": _at(path, "status")}
         if resource.kind == "MedicationRequest":
             intent = self.text(node, path, "intent")
             if intent is not None and intent not in _REQUEST_INTENTS:
-                self.problem(_at(path, "intent"), _one_of(_REQUEST_INTENTS))
+                self.skip("medications", resource, SkipReason.UNREADABLE_STATUS, drug)
                 return None
             if intent in _NOT_ORDERED_INTENTS and status is not MedicationStatus.CANCELLED:
                 status = MedicationStatus.INTENDED
             if self.boolean(node, path, "doNotPerform"):
                 status = MedicationStatus.NOT_TAKEN
             start, end = self.request_dates(node, path, where)
+        elif resource.kind == "MedicationDispense":
+            start, end = self.dispense_dates(node, path, where)
+            if status is MedicationStatus.COMPLETED and end is None:
+                status = MedicationStatus.UNKNOWN  # handed over, for a time nobody recorded
+        elif resource.kind == "MedicationAdministration":
+            start, end = self.statement_dates(node, path, where, instant=True)
         else:
             start, end = self.statement_dates(node, path, where)
-        drug, drug_at = self.drug(resource)
+            taken = self.text(node, path, "taken")  # STU3: y | n | unk | na
+            if taken in ("n", "na"):
+                status = MedicationStatus.NOT_TAKEN
+            elif taken == "unk":
+                status = MedicationStatus.UNKNOWN
         if drug.empty:
-            self.unreviewed.add("medications")  # a drug nobody can match: the list is incomplete
+            self.skip("medications", resource, SkipReason.UNIDENTIFIED)
             return None
         where.update(system=drug_at, codes=drug_at, display=drug_at)
         values = {
@@ -756,40 +1020,81 @@ class _Reader:
         return start, end
 
     def statement_dates(
-        self, node: _Node, path: str, where: dict[str, str]
+        self, node: _Node, path: str, where: dict[str, str], *, instant: bool = False
     ) -> tuple[PartialDate | None, PartialDate | None]:
+        """``effective[x]``: a dateTime starts a statement (``instant``: it is the whole
+        administration, start and end), a Period gives start and end."""
         start = self.date(node, path, "effectiveDateTime")
         if start is not None:
             where["start"] = _at(path, "effectiveDateTime")
+            if instant:
+                where["end"] = where["start"]
+                return start, start
             return start, None
         period = self.node(node, path, "effectivePeriod")
         at = _at(path, "effectivePeriod")
         where["start"], where["end"] = _at(at, "start"), _at(at, "end")
         return self.date(period, at, "start"), self.date(period, at, "end")
 
+    def dispense_dates(
+        self, node: _Node, path: str, where: dict[str, str]
+    ) -> tuple[PartialDate | None, PartialDate | None]:
+        """``whenHandedOver`` (else ``whenPrepared``) starts the use; ``daysSupply`` in days
+        ends it, on the last day the supply covers."""
+        key = "whenHandedOver" if node.get("whenHandedOver") is not None else "whenPrepared"
+        start = self.date(node, path, key)
+        where["start"] = _at(path, key)
+        supply = self.node(node, path, "daysSupply")
+        at = _at(path, "daysSupply")
+        days = self.number(supply, at, "value") if supply is not None else None
+        unit = (self.text(supply, at, "code") or self.text(supply, at, "unit")) if supply else None
+        if start is None or start.day is None or days is None or days < 1 or days > 3660:
+            return start, None
+        if unit not in _DAY_UNITS:
+            return start, None
+        where["end"] = _at(at, "value")
+        last = start.first.toordinal() + int(days) - 1
+        return start, PartialDate.of(date.fromordinal(last))
+
     # --- Observation --------------------------------------------------------------------------
 
     def observation(
         self, resource: _Resource
-    ) -> tuple[list[Observation], _Answer | None, _Answer | None]:
-        """The numeric observations of one resource, and its pregnancy and lactation answers."""
+    ) -> tuple[list[tuple[Observation, str]], _Answer | None, _Answer | None]:
+        """The numeric observations of one resource (each with its path), and its pregnancy and
+        lactation answers. What cannot be used is skipped (see ``_OBSERVATION_STATUS``)."""
         node, path = resource.node, resource.path
-        status = self.text(node, path, "status")
-        if status is not None and status not in _OBSERVATION_STATUSES:
-            self.problem(_at(path, "status"), _one_of(_OBSERVATION_STATUSES))
+        code = self.concept(node, path, "code")
+        if self.about_another(resource, "subject"):
+            self.skip("observations", resource, SkipReason.OTHER_SUBJECT, code)
             return [], None, None
-        if status in _DROPPED_OBSERVATION_STATUSES:
+        status = self.text(node, path, "status")
+        if status is not None and status not in _OBSERVATION_STATUS:
+            self.skip("observations", resource, SkipReason.UNREADABLE_STATUS, code)
+            return [], None, None
+        use = _OBSERVATION_STATUS[status] if status is not None else True
+        if use is None:
+            return [], None, None  # cancelled, entered in error: no result
+        if not use:
+            self.skip("observations", resource, SkipReason.NOT_FINAL, code)
             return [], None, None
         when, when_at = self.observation_date(node, path)
         ident = self.text(node, path, "id")
-        code = self.concept(node, path, "code")
-        out: list[Observation] = []
-        parts = [(path, node, code)]
-        for at, component in self.nodes(node, path, "component"):
+        out: list[tuple[Observation, str]] = []
+        codes = code.keys() if code else frozenset()
+        status_answer = PREGNANCY_CODE in codes or LACTATION_CODE in codes
+        parts: list[tuple[str, _Node, _Concept | None]] = [(path, node, code)]
+        components = self.nodes(node, path, "component")
+        for at, component in components:
             parts.append((at, component, self.concept(component, at, "code")))
         for at, part, concept in parts:
             value, unit, value_at = self.observation_value(part, at)
-            if concept is None or concept.empty or value is None:
+            if value is None or concept is None or concept.empty:
+                panel = at == path and (components or status_answer)
+                if not panel:
+                    named = concept is not None and not concept.empty
+                    reason = SkipReason.NO_VALUE if named else SkipReason.UNIDENTIFIED
+                    self.skip("observations", resource, reason, concept, path=at)
                 continue
             values = {"id": ident, **concept.fields(), "value": value, "unit": unit, "date": when}
             code_at = _at(at, "code")
@@ -797,8 +1102,7 @@ class _Reader:
             where.update(value=value_at, unit=value_at, date=when_at)
             built = self.build(Observation, values, where, at)
             if built is not None:
-                out.append(built)
-        codes = code.keys() if code else frozenset()
+                out.append((built, at))
         pregnancy = lactation = None
         if PREGNANCY_CODE in codes:
             pregnancy = self.answer(node, path, _PREGNANCY_ANSWERS, when, boolean=False)
@@ -881,26 +1185,35 @@ def patient_from_fhir(data: Mapping[str, Any], *, source: str = "<fhir>") -> Pat
         )
         raise PatientError([reader.not_fhir("entry", message)])
 
+    reader.version(data, resources)
+    reader.subject = patients[0]
     values, where = reader.patient(patients[0])
-    conditions: list[Condition] = []
-    medications: list[Medication] = []
-    observations: list[Observation] = []
+    records: dict[str, list[tuple[Any, str]]] = {
+        "conditions": [],
+        "medications": [],
+        "observations": [],
+    }
     pregnancies: list[_Answer] = []
     lactations: list[_Answer] = []
     for resource in resources:
-        if resource.kind == "Condition":
+        kind = resource.kind
+        if kind == "Condition":
             condition = reader.condition(resource)
             if condition is not None:
-                conditions.append(condition)
-        elif resource.kind in ("MedicationRequest", "MedicationStatement"):
+                records["conditions"].append((condition, resource.path))
+        elif kind in _MEDICATION_STATUSES:
             medication = reader.medication(resource)
             if medication is not None:
-                medications.append(medication)
-        elif resource.kind == "Observation":
+                records["medications"].append((medication, resource.path))
+        elif kind == "Observation":
             found, pregnancy, lactation = reader.observation(resource)
-            observations.extend(found)
+            records["observations"].extend(found)
             pregnancies.extend([pregnancy] if pregnancy else [])
             lactations.extend([lactation] if lactation else [])
+        elif kind in _UNMAPPED:
+            section, key = _UNMAPPED[kind]
+            concept = reader.concept(resource.node, resource.path, key) if key else None
+            reader.skip(section, resource, SkipReason.UNMAPPED_TYPE, concept)
     if reader.problems:
         raise PatientError(reader.problems)
 
@@ -908,16 +1221,24 @@ def patient_from_fhir(data: Mapping[str, Any], *, source: str = "<fhir>") -> Pat
     if pregnancy is not None:
         values["pregnancy"] = {"pregnant": pregnancy.positive, "date": pregnancy.date}
         where["pregnancy"] = pregnancy.path
+        if pregnancy.positive and values.get("sex") is Sex.MALE:
+            # Administrative gender may not be the body's: the sex is what is in doubt.
+            del values["sex"]
+            reader.skip(
+                "demographics",
+                patients[0],
+                SkipReason.CONTRADICTION,
+                path=where.pop("sex", _at(patients[0].path, "gender")),
+            )
     if lactation is not None:
         values["lactation"] = {"lactating": lactation.positive, "date": lactation.date}
         where["lactation"] = lactation.path
-    values.update(
-        conditions=conditions,
-        medications=medications,
-        observations=observations,
-        unreviewed=sorted(reader.unreviewed),
-    )
+    places = {name: (path, 0, 0) for name, path in where.items()}
+    for name, built in records.items():
+        values[name] = [record for record, _ in built]
+        places.update((f"{name}[{i}]", (at, 0, 0)) for i, (_, at) in enumerate(built))
+    values["skipped"] = reader.skipped
     patient = reader.build(Patient, values, where, patients[0].path)
     if patient is None:
         raise PatientError(reader.problems)
-    return patient.with_origin(source, {name: (path, 0, 0) for name, path in where.items()})
+    return patient.with_origin(source, places)

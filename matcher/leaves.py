@@ -42,6 +42,7 @@ from matcher.compile import (
     SexLeaf,
     StatusLeaf,
 )
+from matcher.coverage import describe
 from matcher.dates import Duration, add_months
 from matcher.facts import (
     FAR_FUTURE,
@@ -184,6 +185,10 @@ def _age(leaf: AgeLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
 def _sex(leaf: SexLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
     wanted = " or ".join(sorted(s.value for s in leaf.values))
     if facts.sex is None:
+        gaps = facts.gaps.section("demographics") if facts.gaps else ()
+        if gaps:
+            why = describe("demographics", [gap.note for gap in gaps])
+            return LeafResult(UNKNOWN, f"sex unknown: {why}", ("no sex on record",), ("sex",))
         return LeafResult(UNKNOWN, "sex not recorded", ("no sex on record",), ("sex",))
     evidence = (f"sex: {facts.sex.value}",)
     if matches.definite:
@@ -293,12 +298,12 @@ def _condition(leaf: ConditionLeaf, facts: PatientFacts, matches: Matches) -> Le
             tuple(r.describe() for r in found),
             missing,
         )
+    if leaf.active_within is not None:
+        question = f"whether the patient had {clause}"
+    else:
+        ever = "ever had" if leaf.status == "ever" else "has"
+        question = f"whether the patient {ever} {label}"
     if not facts.conditions_complete:
-        if leaf.active_within is not None:
-            question = f"whether the patient had {clause}"
-        else:
-            ever = "ever had" if leaf.status == "ever" else "has"
-            question = f"whether the patient {ever} {label}"
         return LeafResult(
             UNKNOWN,
             f"no {label} on record, but the condition list is not reviewed",
@@ -307,8 +312,17 @@ def _condition(leaf: ConditionLeaf, facts: PatientFacts, matches: Matches) -> Le
         )
     others = facts.members(leaf.concept)
     if not others:
-        return LeafResult(NOT_MET, f"no {label} on record", (f"no {label} on record",))
-    return _condition_not_met(leaf, facts, others)
+        result = LeafResult(NOT_MET, f"no {label} on record", (f"no {label} on record",))
+    else:
+        result = _condition_not_met(leaf, facts, others)
+    gap = facts.gaps.about(leaf.concept) if facts.gaps else None
+    return _unvouched(result, gap, question) if gap else result
+
+
+def _unvouched(result: LeafResult, gap: str, question: str) -> LeafResult:
+    """A result that rests on the record being complete, where the reader skipped a record that
+    could change it (``gap`` names it, see ``matcher.coverage``): unknown."""
+    return LeafResult(UNKNOWN, f"{result.reason}, but {gap}", result.evidence, (question,))
 
 
 def _condition_not_met(
@@ -452,7 +466,9 @@ def _medication(leaf: MedicationLeaf, facts: PatientFacts, matches: Matches) -> 
             (question,),
         )
     others = [records[i] for i in facts.members(leaf.concept)]
-    return LeafResult(NOT_MET, absent, tuple(r.describe() for r in others) or (absent,))
+    result = LeafResult(NOT_MET, absent, tuple(r.describe() for r in others) or (absent,))
+    gap = facts.gaps.about(leaf.concept) if facts.gaps else None
+    return _unvouched(result, gap, question) if gap else result
 
 
 def _medication_leaves_met(
@@ -509,7 +525,20 @@ def _observed(leaf: ObservationLeaf, record: ObservationFact) -> str:
 
 def _observation(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
     if leaf.aggregate != "latest":
-        return _aggregate(leaf, facts, matches)
+        result = _aggregate(leaf, facts, matches)
+    else:
+        result = _latest(leaf, facts, matches)
+    gap = facts.gaps.about(leaf.concept) if facts.gaps else None
+    if gap is None:
+        return result
+    # A skipped reading may be the latest one, or change the aggregate.
+    if result.outcome is UNKNOWN:
+        return result._replace(reason=f"{result.reason}; also, {gap}")
+    start = day(facts.window_start(leaf.within))
+    return _unvouched(result, gap, f"a readable {leaf.concept.label} from {start} to {facts.as_of}")
+
+
+def _latest(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
     label = leaf.concept.label
     start = day(facts.window_start(leaf.within))
     period = f"from {start} to {facts.as_of}"

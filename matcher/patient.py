@@ -53,7 +53,10 @@ __all__ = [
     "Observation",
     "Patient",
     "PregnancyStatus",
+    "Section",
     "Sex",
+    "SkipReason",
+    "Skipped",
     "VerificationStatus",
 ]
 
@@ -224,6 +227,12 @@ class Condition(_Coded):
     abatement: PartialDate | None = None
     clinical_status: Annotated[ClinicalStatus | None, Word] = None
     verification_status: Annotated[VerificationStatus | None, Word] = None
+    uncertain: bool = Field(
+        default=False,
+        description="the source does not say clearly that the patient has it (a status in "
+        "words nobody can read, a diagnosis on a claim): it may make a criterion unknown, "
+        "never met",
+    )
 
     @model_validator(mode="after")
     def _order(self) -> Self:
@@ -296,6 +305,60 @@ class LactationStatus(_Model):
 
 AttributeValue = str | bool
 
+#: The parts of a patient a skipped record may leave incomplete.
+Section = Literal["conditions", "medications", "observations", "demographics"]
+
+
+class SkipReason(StrEnum):
+    """Why a reader left a record out (see ``Skipped``)."""
+
+    #: A resource type the reader does not map, that carries the same kind of fact.
+    UNMAPPED_TYPE = "unmapped_type"
+    #: No code and no name the engine could match: nobody can tell what it is.
+    UNIDENTIFIED = "unidentified"
+    #: The record names another patient than the one of the file.
+    OTHER_SUBJECT = "other_subject"
+    #: A status outside the value set the reader knows.
+    UNREADABLE_STATUS = "unreadable_status"
+    #: A result not available yet, or not final enough to decide on (Observation status).
+    NOT_FINAL = "not_final"
+    #: An observation without an exact numeric value (text, a coded answer, ``<5``).
+    NO_VALUE = "no_value"
+    #: Two records of the patient contradict each other (sex, pregnancy): the fact is unknown.
+    CONTRADICTION = "contradiction"
+
+
+_SKIP_WORDS: Final = {
+    SkipReason.UNMAPPED_TYPE: "a resource type matcher does not read",
+    SkipReason.UNIDENTIFIED: "no readable code or name",
+    SkipReason.OTHER_SUBJECT: "about another patient",
+    SkipReason.UNREADABLE_STATUS: "a status matcher cannot read",
+    SkipReason.NOT_FINAL: "no final result yet",
+    SkipReason.NO_VALUE: "no exact numeric value",
+    SkipReason.CONTRADICTION: "contradicts another record",
+}
+
+
+class Skipped(_Model):
+    """A record the reader did not use, and why: it leaves its ``section`` incomplete.
+
+    ``codes`` and ``display`` (when the record had any) only say which concept sets it could
+    affect; they are never printed. ``path`` locates the record in the input
+    (``entry[3].resource`` in a FHIR Bundle).
+    """
+
+    section: Annotated[Section, Word]
+    path: Text
+    reason: Annotated[SkipReason, Word]
+    resource: Text | None = Field(default=None, description="the FHIR resource type, if any")
+    codes: tuple[Coding, ...] = ()
+    display: Text | None = None
+
+    def note(self) -> str:
+        """``entry[3].resource (Condition): no readable code or name``; never a value."""
+        kind = f" ({self.resource})" if self.resource else ""
+        return f"{self.path}{kind}: {_SKIP_WORDS[self.reason]}"
+
 
 class Patient(_Model):
     """One patient profile. Only ``id`` is required: everything else may be missing."""
@@ -314,6 +377,10 @@ class Patient(_Model):
     unreviewed: tuple[Annotated[Literal["conditions", "medications"], Word], ...] = Field(
         default=(),
         description="coded sections that may be incomplete: absence there means unknown",
+    )
+    skipped: tuple[Skipped, ...] = Field(
+        default=(),
+        description="records the reader left out: their section is incomplete where they matter",
     )
     #: Where the profile came from: its file, and the path, line and column of located fields.
     _origin: tuple[str, Mapping[str, tuple[str, int, int]]] | None = PrivateAttr(default=None)

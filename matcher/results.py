@@ -15,7 +15,7 @@ from typing import Any, Literal, NamedTuple
 
 from matcher.schema import Outcome, ReviewKind, Verdict
 
-__all__ = ["CheckResult", "CriterionResult", "ReviewItem", "TrialResult"]
+__all__ = ["CheckResult", "CriterionResult", "DataQualityNote", "ReviewItem", "TrialResult"]
 
 
 class CriterionResult(NamedTuple):
@@ -130,6 +130,21 @@ class TrialResult(NamedTuple):
         }
 
 
+class DataQualityNote(NamedTuple):
+    """Something in the input that the result could not use as given: a skipped record, or one
+    dated after the as-of day. ``path`` locates it (the FHIR path, or the profile's field path);
+    ``note`` says what, never with a patient value."""
+
+    section: str
+    path: str
+    #: A ``matcher.patient.SkipReason`` value, or ``future_dated``.
+    issue: str
+    note: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"section": self.section, "path": self.path, "issue": self.issue, "note": self.note}
+
+
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     """One patient against a set of trials, as of one date, by one engine."""
@@ -138,12 +153,15 @@ class CheckResult:
     as_of: date
     engine: str
     trials: tuple[TrialResult, ...]
+    #: What the reader skipped and what is dated after ``as_of`` (see ``matcher.coverage``).
+    data_quality: tuple[DataQualityNote, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "patient": self.patient,
             "as_of": self.as_of.isoformat(),
             "engine": self.engine,
+            "data_quality": [n.as_dict() for n in self.data_quality],
             "trials": [t.as_dict() for t in self.trials],
         }
 

@@ -73,7 +73,7 @@ def test_check_json_contract() -> None:
     assert (done.returncode, done.stderr) == (0, "")
     result = json.loads(done.stdout)
     golden("check_crps.json", json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    assert list(result) == ["patient", "as_of", "engine", "trials"]
+    assert list(result) == ["patient", "as_of", "engine", "data_quality", "trials"]
     for trial in result["trials"]:
         assert {
             "trial",

@@ -25,7 +25,8 @@ test), drawn around every boundary the catalog has, as of dates that stress the 
   no value or a unit that does not convert;
 * counted combinations (``at_least``) of leaves of every kind, in the variants trial;
 * pregnancy and lactation statuses inside, at and outside the 30-day window; female, male and
-  unrecorded sex; every attribute value or none; unreviewed sections; deceased patients.
+  unrecorded sex; every attribute value or none; unreviewed sections; records a reader skipped
+  (with and without codes); deceased patients.
 """
 
 from __future__ import annotations
@@ -304,6 +305,29 @@ class Maker:
                 )
         return data
 
+    def skipped(self, position: int) -> dict[str, Any]:
+        """A record a reader left out: without codes (it touches every set of its section), or
+        with the codes of a record this generator could have made."""
+        rng = self.rng
+        section = rng.choice(["conditions", "medications", "observations", "demographics"])
+        entry: dict[str, Any] = {
+            "section": section,
+            "path": f"entry[{position}].resource",
+            "reason": rng.choice(["unidentified", "other_subject", "unreadable_status"]),
+        }
+        makers = {
+            "conditions": self.condition,
+            "medications": self.medication,
+            "observations": lambda: self.observation()[0],
+        }
+        if section in makers and rng.random() < 0.6:
+            record = makers[section]()
+            if "code" in record:
+                entry["codes"] = [{"system": record["system"], "code": record["code"]}]
+            if record.get("display"):
+                entry["display"] = record["display"]
+        return entry
+
     def patient(self, number: int) -> dict[str, Any]:
         rng = self.rng
         self.as_of = rng.choice(AS_OF)
@@ -338,6 +362,8 @@ class Maker:
         unreviewed = [s for s in ("conditions", "medications") if rng.random() < 0.07]
         if unreviewed:
             data["unreviewed"] = unreviewed
+        if rng.random() < 0.12:
+            data["skipped"] = [self.skipped(i) for i in range(rng.choice((1, 1, 2, 4)))]
         if rng.random() < 0.05:
             data["deceased"] = True
             if rng.random() < 0.7:

@@ -203,7 +203,9 @@ BAD_PATIENTS = {
     "fhir birth date": _with(("entry", 0, "resource", "birthDate"), SECRETS["display"], BUNDLE),
     "fhir gender": _with(("entry", 0, "resource", "gender"), SECRETS["display"], BUNDLE),
     "fhir onset": _with(("entry", 1, "resource", "onsetDateTime"), "1961-02-30", BUNDLE),
-    "fhir status": _with(("entry", 2, "resource", "status"), SECRETS["drug"], BUNDLE),
+    "fhir effective date": _with(
+        ("entry", 2, "resource", "effectiveDateTime"), SECRETS["drug"], BUNDLE
+    ),
 }
 
 
@@ -239,3 +241,13 @@ def test_syntax_errors_name_the_place_not_the_text(tmp_path: Path, text: str) ->
     with pytest.raises(matcher.PatientError) as caught:
         matcher.load_patient(path)
     assert leaked(str(caught.value)) == []
+
+
+def test_a_skipped_record_is_reported_without_its_values() -> None:
+    """A status matcher cannot read skips the record; the data-quality note names its path."""
+    data = _with(("entry", 2, "resource", "status"), SECRETS["drug"], BUNDLE)
+    patient = matcher.patient_from_data(data)
+    result = matcher.check(patient, matcher.load_trials(), as_of=date(2026, 11, 21))
+    notes = json.dumps([n.as_dict() for n in result.data_quality])
+    assert [n.path for n in result.data_quality] == ["entry[2].resource"]
+    assert not [value for value in SECRETS.values() if value in notes]
