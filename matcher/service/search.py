@@ -58,6 +58,11 @@ STATUS_CODES: Final[Mapping[str, str]] = {
     "terminated": "administratively-completed",
     "completed": "completed",
     "withdrawn": "withdrawn",
+    "available": "active",
+    "no_longer_available": "closed-to-accrual",
+    "temporarily_not_available": "temporarily-closed-to-accrual",
+    "approved_for_marketing": "completed",
+    "withheld": "in-review",
     "unknown": "in-review",
 }
 
