@@ -14,6 +14,7 @@ Exit statuses (also in the README):
 4   criteria or concept files are invalid (``check`` still screens against the valid trials)
 5   the chosen engine, simple-icd-10-cm (``lint --strict``) or the service extra (``serve``)
     is not installed here
+6   ``import --fetch``: the registry cannot be reached, or did not answer with a record
 70  internal error: a bug in matcher; please report it
 ==  ==========================================================================================
 """
@@ -24,10 +25,10 @@ import json
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import click
 
@@ -42,6 +43,7 @@ from matcher.errors import (
     MatcherError,
     PatientError,
     excerpt,
+    printable,
     suggest,
 )
 from matcher.examples import run_examples
@@ -55,7 +57,11 @@ from matcher.explain import (
     render_trial,
 )
 from matcher.patient import Patient
-from matcher.source import read_stream
+from matcher.results import TrialResult
+from matcher.source import read_stream, read_text
+
+if TYPE_CHECKING:
+    from matcher.sites import NearSite
 
 __all__ = ["EXIT", "main"]
 
@@ -66,6 +72,7 @@ EXIT: Final = {
     "patient": 3,
     "criteria": 4,
     "engine": 5,
+    "network": 6,
     "internal": 70,
 }
 
@@ -209,8 +216,9 @@ criteria_option = click.option(
 def cli() -> None:
     """Screen patients against clinical-trial eligibility criteria written in YAML.
 
-    Exit status: 0 ok, 1 lint/test findings, 2 usage error, 3 bad patient file, 4 invalid
-    criteria, 5 engine (or lint --strict's package) unavailable, 70 internal error.
+    Exit status: 0 ok, 1 lint/test findings, 2 usage error, 3 bad patient file (or registry
+    record), 4 invalid criteria, 5 engine (or lint --strict's package) unavailable, 6 registry
+    unreachable (import --fetch), 70 internal error.
     """
 
 
@@ -231,6 +239,17 @@ def cli() -> None:
     "--engine", type=click.Choice(ENGINES), default="python", show_default=True, help="Rule engine."
 )
 @click.option("--explain", is_flag=True, help="List every criterion with outcome and evidence.")
+@click.option(
+    "--near",
+    metavar="LAT,LON",
+    help="The patient's position: show each trial's nearest recruiting site and its distance.",
+)
+@click.option(
+    "--radius",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="KM",
+    help="With --near: keep only trials with a recruiting site within KM kilometres.",
+)
 def check_command(
     patient_file: str,
     criteria: tuple[Path, ...],
@@ -239,9 +258,12 @@ def check_command(
     output: str,
     engine: str,
     explain: bool,
+    near: str | None,
+    radius: float | None,
 ) -> None:
     """Check one patient (YAML/JSON profile or FHIR R4 Bundle; - for stdin) against the trials."""
     day = _as_of(as_of)
+    point = _near(near, radius)
     patient = _patient(patient_file)
     catalog = _catalog(criteria)
     trials: Catalog | list[CompiledTrial] = catalog
@@ -251,16 +273,78 @@ def check_command(
             if wanted not in known:
                 _fail(f"no trial {wanted!r} in the criteria{suggest(wanted, known)}", "usage")
         trials = [t for t in catalog if t.id in trial_ids]
+    nearby = None
+    if point is not None:
+        from matcher.sites import within
+
+        nearby = {t.id: site for t, site in within(trials, point, radius)}
+        trials = [t for t in trials if t.id in nearby]
     result = check(patient, trials, as_of=day, engine=engine)
     if output == "json":
-        click.echo(result.to_json())
+        if nearby is None:
+            click.echo(result.to_json())
+        else:
+            click.echo(_json_with_sites(result.as_dict(), nearby))
     else:
         click.echo(render_check(result, explain=explain, style=_style(_colour())), nl=False)
+        if nearby is not None and point is not None:
+            click.echo(_render_sites(result.trials, nearby, point, radius), nl=False)
     if catalog.problems:
         _fail(
             f"{len(catalog.problems)} problem(s) in the criteria files: results are partial",
             "criteria",
         )
+
+
+def _near(near: str | None, radius: float | None) -> tuple[float, float] | None:
+    if near is None:
+        if radius is not None:
+            raise click.BadParameter("--radius needs --near LAT,LON", param_hint="'--radius'")
+        return None
+    from matcher.sites import parse_point
+
+    try:
+        return parse_point(near)
+    except ValueError as exc:
+        raise click.BadParameter(f"{near!r}: {exc}", param_hint="'--near'") from None
+
+
+def _json_with_sites(payload: dict[str, Any], nearby: Mapping[str, NearSite | None]) -> str:
+    """The JSON contract with ``nearest_site`` added to each trial (``--near``)."""
+    for trial in payload["trials"]:
+        near = nearby.get(trial["trial"])
+        trial["nearest_site"] = (
+            None
+            if near is None
+            else {
+                **near.site.model_dump(mode="json", exclude_none=True),
+                "distance_km": round(near.km, 1),
+            }
+        )
+    return json.dumps(payload, ensure_ascii=False, indent=2)
+
+
+def _render_sites(
+    trials: Sequence[TrialResult],
+    nearby: Mapping[str, NearSite | None],
+    point: tuple[float, float],
+    radius: float | None,
+) -> str:
+    from matcher.sites import site_label
+
+    where = f"{point[0]:g},{point[1]:g}" + (f", within {radius:g} km" if radius else "")
+    lines = [f"Nearest recruiting sites (from {where}):"]
+    if not trials:
+        lines.append("  no trial has a recruiting site in range")
+    for trial in trials:
+        near = nearby.get(trial.trial)
+        if near is None:
+            lines.append(f"  {trial.trial:<12} no recruiting site with a position on record")
+        else:
+            lines.append(
+                f"  {trial.trial:<12} {near.km:>7.1f} km  {printable(site_label(near.site))}"
+            )
+    return "\n".join(lines) + "\n"
 
 
 @cli.command("explain")
@@ -311,8 +395,19 @@ def lint_command(paths: tuple[Path, ...], strict: bool) -> None:
         count = len(problems)
         click.echo(f"{count} problem{'s' if count != 1 else ''} found", err=True)
         raise _Exit(EXIT["findings"])
+    pending = 0
+    for trial in catalog.trials:
+        for criterion in trial.criteria:
+            pending += criterion.pending
+            if criterion.pending and criterion.rule is not None:
+                click.echo(
+                    f"{trial.file}: proposal: {criterion.id} ({criterion.source}): a proposed "
+                    "rule, pending until an author removes 'pending'"
+                )
+    waiting = f"; {pending} criteria pending" if pending else ""
     click.echo(
         f"ok: {len(catalog.trials)} trial file(s), {len(catalog.concepts.sets)} concept set(s)"
+        f"{waiting}"
     )
 
 
@@ -359,6 +454,91 @@ def concepts_command(name: str | None, criteria: tuple[Path, ...]) -> None:
     if name not in catalog.concepts:
         _fail(f"no concept set {name!r}{suggest(name, catalog.concepts.names())}", "usage")
     click.echo(render_concept(catalog.concepts[name]), nl=False)
+
+
+# --- matcher import (draft trial files from a registry; matcher.importers) ----------------------
+
+
+@cli.group("import")
+def import_group() -> None:
+    """Draft trial files from registry records (every text item pending until encoded)."""
+
+
+@import_group.command("ctgov")
+@click.argument("record", required=False, metavar="FILE|-")
+@click.option(
+    "--fetch", "fetch_ids", multiple=True, metavar="NCT...", help="Fetch from the API (repeatable)."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=PATH,
+    help="File to write, or a folder to write NCTxxxxxxxx.yaml into. Default: standard output "
+    "(one record only).",
+)
+@click.option(
+    "--base-url",
+    envvar="MATCHER_CTGOV_URL",
+    default="https://clinicaltrials.gov/api/v2",
+    show_default=True,
+    help="The API (or MATCHER_CTGOV_URL).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=20.0,
+    show_default=True,
+    help="Seconds to connect and per read.",
+)
+def import_ctgov_command(
+    record: str | None,
+    fetch_ids: tuple[str, ...],
+    output: Path | None,
+    base_url: str,
+    timeout: float,
+) -> None:
+    """Draft trial files from ClinicalTrials.gov API v2 records (a file, -, or --fetch)."""
+    from matcher.concepts import bundled_concepts_dir, load_concepts
+    from matcher.importers.ctgov import FetchError, RecordError, drafts_from_text, fetch_record
+
+    if (record is None) == (not fetch_ids):
+        raise click.UsageError("give a record file (or -) or --fetch NCT..., not both")
+    concepts = list(load_concepts([bundled_concepts_dir()]).sets.values())
+    sources: list[tuple[str, str]] = []
+    try:
+        if record == "-":
+            sources.append(("<stdin>", read_stream(sys.stdin.buffer, "<stdin>")))
+        elif record is not None:
+            sources.append((record, read_text(Path(record))))
+        for nct in fetch_ids:
+            sources.append((nct, fetch_record(nct, base_url, timeout)))
+        drafts = [d for name, text in sources for d in drafts_from_text(text, name, concepts)]
+    except InputError as exc:
+        _report(exc.diagnostics)
+        _fail("the record cannot be used", "patient")
+    except RecordError as exc:
+        _report(exc.diagnostics)
+        _fail("the record cannot be used", "patient")
+    except FetchError as exc:
+        _fail(str(exc), "network")
+    folder = output is not None and (output.is_dir() or str(output).endswith(("/", os.sep)))
+    if len(drafts) > 1 and not folder:
+        _fail(f"{len(drafts)} records: give -o FOLDER to write one file each", "usage")
+    for draft in drafts:
+        click.echo(
+            f"matcher: {draft.id}: {draft.pending} item(s) pending, "
+            f"{draft.proposals} with a proposed rule",
+            err=True,
+        )
+        if output is None:
+            click.echo(draft.text, nl=False)
+            continue
+        target = output / f"{draft.id}.yaml" if folder else output
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(draft.text, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot write {target}: {exc.strerror}", "usage")
 
 
 # --- matcher serve (the HTTP service; matcher.service, behind the optional 'service' extra) -----

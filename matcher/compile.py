@@ -53,7 +53,9 @@ from matcher.schema import (
     PregnantRule,
     Rule,
     SexRule,
+    Site,
     TrialFile,
+    phases_text,
 )
 from matcher.source import Document
 from matcher.validation import read_model
@@ -283,6 +285,10 @@ class CompiledTrial:
     leaves: tuple[Leaf, ...] = field(repr=False)
     #: Keys of ``criteria`` in order, and a getter taking their values out of a mapping by key at
     #: C speed (the evaluation builds one table per patient and slices each trial out of it).
+    #: Registry metadata an importer fills in (``matcher import``); empty for hand-written files.
+    keywords: tuple[str, ...] = ()
+    last_updated: date | None = None
+    sites: tuple[Site, ...] = field(repr=False, default=())
     criterion_keys: tuple[int, ...] = field(repr=False, default=())
     pick: Callable[[Mapping[int, Any]], Any] | None = field(repr=False, default=None)
     #: How many criteria have a rule (the denominator of the score).
@@ -568,7 +574,7 @@ class _Compiler:
         return CompiledTrial(
             id=model.id,
             title=model.title,
-            phase=model.phase,
+            phase=model.phase or phases_text(model.phases),
             status=model.status.value,
             sponsor=model.sponsor,
             conditions=model.conditions,
@@ -580,6 +586,9 @@ class _Compiler:
             examples=model.examples,
             file=self.document.file,
             leaves=tuple(leaves.values()),
+            keywords=model.keywords,
+            last_updated=model.last_updated,
+            sites=model.sites,
             criterion_keys=tuple(c.key for c in criteria),
             pick=operator.itemgetter(*(c.key for c in criteria)) if len(criteria) > 1 else None,
             ruled=sum(c.rule is not None for c in criteria),

@@ -451,7 +451,9 @@ def _confirm_text(result: CriterionResult) -> str:
 
 
 _VERDICT_ORDER: Final = {Verdict.ELIGIBLE: 0, Verdict.UNDETERMINED: 1, Verdict.INELIGIBLE: 2}
-_OPEN: Final = frozenset({"recruiting", "not_yet_recruiting", "enrolling_by_invitation"})
+_OPEN: Final = frozenset(
+    {"recruiting", "not_yet_recruiting", "enrolling_by_invitation", "available"}
+)
 
 
 def rank(results: Iterable[TrialResult]) -> tuple[TrialResult, ...]:

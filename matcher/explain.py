@@ -83,6 +83,11 @@ _STATUS_WORD: Final = {
     "terminated": "terminated",
     "completed": "completed",
     "withdrawn": "withdrawn",
+    "available": "available",
+    "no_longer_available": "unavailable",
+    "temporarily_not_available": "paused",
+    "approved_for_marketing": "marketed",
+    "withheld": "withheld",
     "unknown": "unknown",
 }
 

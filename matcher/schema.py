@@ -68,18 +68,22 @@ __all__ = [
     "Criterion",
     "Example",
     "Expectation",
+    "GeoPoint",
     "LactatingRule",
     "MedicationRule",
     "NotRule",
     "ObservationRule",
     "Outcome",
+    "Phase",
     "PregnantRule",
     "RecruitmentStatus",
     "ReviewKind",
     "Rule",
     "SexRule",
+    "Site",
     "TrialFile",
     "Verdict",
+    "phases_text",
     "trial_json_schema",
 ]
 
@@ -142,7 +146,41 @@ class RecruitmentStatus(StrEnum):
     TERMINATED = "terminated"
     COMPLETED = "completed"
     WITHDRAWN = "withdrawn"
+    # Expanded access records and withheld records have statuses of their own in API v2.
+    AVAILABLE = "available"
+    NO_LONGER_AVAILABLE = "no_longer_available"
+    TEMPORARILY_NOT_AVAILABLE = "temporarily_not_available"
+    APPROVED_FOR_MARKETING = "approved_for_marketing"
+    WITHHELD = "withheld"
     UNKNOWN = "unknown"
+
+
+class Phase(StrEnum):
+    """A phase as ClinicalTrials.gov API v2 writes it (``designModule.phases``); a combined
+    phase 1/2 trial lists ``PHASE1`` and ``PHASE2``."""
+
+    NA = "NA"
+    EARLY_PHASE1 = "EARLY_PHASE1"
+    PHASE1 = "PHASE1"
+    PHASE2 = "PHASE2"
+    PHASE3 = "PHASE3"
+    PHASE4 = "PHASE4"
+
+
+#: How a list of phases reads as one phase text ("1/2"), as the ``phase`` key writes it.
+_PHASE_TEXT: Final = {
+    Phase.NA: "N/A",
+    Phase.EARLY_PHASE1: "early 1",
+    Phase.PHASE1: "1",
+    Phase.PHASE2: "2",
+    Phase.PHASE3: "3",
+    Phase.PHASE4: "4",
+}
+
+
+def phases_text(phases: tuple[Phase, ...]) -> str | None:
+    """``(PHASE1, PHASE2)`` as ``"1/2"``; None for no phase."""
+    return "/".join(_PHASE_TEXT[p] for p in phases) if phases else None
 
 
 def _reversed(low: float | None, high: float | None, what: str) -> None:
@@ -523,6 +561,27 @@ class Example(_Model):
 
 
 _REGISTRY_ID: Final = re.compile(r"^NCT\d{8}$")
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+class GeoPoint(_Model):
+    """A site's position in decimal degrees (WGS 84), as the registry gives it."""
+
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, strict=True)]
+    lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, strict=True)]
+
+
+class Site(_Model):
+    """A trial site (a registry location). ``status`` is the site's own recruitment status when
+    the registry gives one; ``geo`` its position, which ``matcher check --near`` measures."""
+
+    facility: Short | None = None
+    status: RecruitmentStatus | None = None
+    city: Short | None = None
+    state: Short | None = None
+    zip: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
+    country: Short | None = None
+    geo: GeoPoint | None = None
 
 
 class TrialFile(_Model):
@@ -533,13 +592,22 @@ class TrialFile(_Model):
     )
     title: Text
     phase: Annotated[str, StringConstraints(max_length=40)] | None = None
+    phases: tuple[Phase, ...] = Field(
+        default=(),
+        description="the registry's phases (PHASE1, PHASE2, ...), instead of 'phase'",
+    )
     status: RecruitmentStatus
     sponsor: Text
     conditions: tuple[Text, ...] = ()
+    keywords: tuple[Text, ...] = ()
     registry_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
     last_reviewed: date = Field(
         description="when the criteria were last checked against the registry"
     )
+    last_updated: date | None = Field(
+        default=None, description="the registry record's last update (as imported)"
+    )
+    sites: tuple[Site, ...] = ()
     notes: Text | None = None
     not_recovered: tuple[Text, ...] = Field(
         default=(), description="registry items whose text could not be recovered (not invented)"
@@ -550,6 +618,10 @@ class TrialFile(_Model):
 
     @model_validator(mode="after")
     def _has_criteria(self) -> Self:
+        if self.phase is not None and self.phases:
+            raise PydanticCustomError("conflicting_keys", "give at most one of 'phase' or 'phases'")
+        if len(set(self.phases)) != len(self.phases):
+            raise PydanticCustomError("invalid_value", "'phases' lists a phase twice")
         if not self.inclusion and not self.exclusion:
             raise PydanticCustomError("missing_rule", "a trial needs at least one criterion")
         return self

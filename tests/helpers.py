@@ -6,6 +6,10 @@ no ``__init__.py``), so the tests run against the installed ``matcher``, not the
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import textwrap
 from datetime import date
 from pathlib import Path
@@ -18,6 +22,28 @@ from matcher.schema import Verdict
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
+
+#: The installed ``matcher`` command, beside the Python running the tests.
+MATCHER = shutil.which("matcher", path=str(Path(sys.executable).parent)) or "matcher"
+
+
+def run_matcher(
+    *args: str, stdin: str | None = None, cwd: Path = REPO, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed command, without the variables that change its output."""
+    unset = ("MATCHER_DEBUG", "MATCHER_CTGOV_URL")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    return subprocess.run(
+        [MATCHER, *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+    )
+
 
 #: A valid trial; tests replace parts of it to break it in one way each.
 BASE_TRIAL = """\

@@ -6,32 +6,19 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from helpers import BASE_TRIAL, DATA, REPO, TrialFolder
+from helpers import BASE_TRIAL, DATA, REPO, TrialFolder, run_matcher
 
-MATCHER = shutil.which("matcher", path=str(Path(sys.executable).parent)) or "matcher"
 PATIENTS = DATA / "patients"
 GOLDEN = DATA / "cli"
 UPDATE = os.environ.get("MATCHER_UPDATE_GOLDEN") == "1"
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "MATCHER_DEBUG"}
-    return subprocess.run(
-        [MATCHER, *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        env=env,
-        cwd=REPO,
-        timeout=60,
-        check=False,
-    )
+    return run_matcher(*args, stdin=stdin, timeout=60)
 
 
 def golden(name: str, text: str) -> None:
@@ -253,7 +240,9 @@ def test_lint_reports_every_problem(folder: TrialFolder) -> None:
     assert done.stderr == (
         f"{path}:3:9: invalid-value: expected 'not_yet_recruiting', 'recruiting', "
         "'enrolling_by_invitation', 'active_not_recruiting', 'suspended', 'terminated', "
-        "'completed', 'withdrawn' or 'unknown' (at status)\n"
+        "'completed', 'withdrawn', 'available', 'no_longer_available', "
+        "'temporarily_not_available', 'approved_for_marketing', 'withheld' or 'unknown' "
+        "(at status)\n"
         " 3 | status: open\n"
         "   |         ^\n"
         f"{path}:12:12: reversed-range: age: the lower bound 70 is above the upper bound 18 "

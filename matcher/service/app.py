@@ -433,14 +433,8 @@ def create_app(settings: Settings | None = None, *, holder: CatalogHolder | None
         patient_bundle, params = _split_bundle(bundle)
         patient = _patient(patient_bundle)
         snapshot = holder.current
-        trials = params.select(snapshot.catalog.trials)
+        trials, notes = params.near(params.select(snapshot.catalog.trials))
         result = await run_check(patient, trials, params.as_of, size)
-        notes = []
-        if params.location_requested:
-            notes.append(
-                "zipCode and travelRadius were read but not applied: the catalog holds no trial "
-                "sites yet, so the trials are not filtered by distance"
-            )
         return searchset(result, snapshot.by_id, base_url=base_url, notes=notes)
 
     def fhir(data: Any) -> Response:

@@ -17,10 +17,14 @@ How each is applied:
   ``status``, e.g. ``recruiting``, ``not_yet_recruiting``; case, spaces and hyphens do not matter,
   so ClinicalTrials.gov's ``RECRUITING`` works) or R4 ``ResearchStudy.status`` codes (``active``
   selects recruiting and enrolling-by-invitation trials).
-* ``zipCode`` and ``travelRadius``: checked (a US ZIP code; a positive distance in miles) but not
-  applied yet: the catalog holds no trial sites. The answer says so in an ``OperationOutcome``
-  entry (``search.mode = outcome``) rather than silently returning unfiltered trials as if they
-  were near.
+* ``zipCode`` and ``travelRadius`` (a US ZIP code; a positive distance in miles), with the code
+  of ``matcher check --near``: the ZIP code's centroid (from the ``zipcodes`` package, the ``geo``
+  extra) is the point, and only the trials with a recruiting site within the radius are kept
+  (``matcher.sites``); a trial without sites is left out, since it cannot be shown to be near. A
+  ZIP code the table does not know is an error. When the distance cannot be applied (no table
+  installed, or only one of the two parameters), the trials are not filtered and the answer says
+  so in an ``OperationOutcome`` entry (``search.mode = outcome``) rather than silently returning
+  unfiltered trials as if they were near.
 
 A value that cannot be read is an error naming the parameter, never echoing its value (a ZIP
 code is the patient's).
@@ -36,6 +40,7 @@ from datetime import date
 from typing import Any, Final
 
 from matcher import CompiledTrial, Diagnostic
+from matcher.sites import KM_PER_MILE, PostcodesUnavailableError, within, zip_point
 
 __all__ = [
     "PHASE_CODES",
@@ -58,6 +63,11 @@ STATUS_CODES: Final[Mapping[str, str]] = {
     "terminated": "administratively-completed",
     "completed": "completed",
     "withdrawn": "withdrawn",
+    "available": "active",
+    "no_longer_available": "closed-to-accrual",
+    "temporarily_not_available": "temporarily-closed-to-accrual",
+    "approved_for_marketing": "completed",
+    "withheld": "in-review",
     "unknown": "in-review",
 }
 
@@ -120,6 +130,8 @@ class SearchParameters:
     statuses: frozenset[str] = frozenset()
     zip_code: str | None = None
     travel_radius: float | None = None
+    #: The ZIP code's centroid, when the postcode table is installed and knows it.
+    zip_point: tuple[float, float] | None = None
     given: tuple[str, ...] = field(default=())
 
     def select(self, trials: Iterable[CompiledTrial]) -> list[CompiledTrial]:
@@ -138,6 +150,33 @@ class SearchParameters:
     @property
     def location_requested(self) -> bool:
         return self.zip_code is not None or self.travel_radius is not None
+
+    def near(self, trials: Sequence[CompiledTrial]) -> tuple[list[CompiledTrial], list[str]]:
+        """The trials within ``travelRadius`` of ``zipCode`` (all of them when the distance
+        cannot be applied), and the notes that say what was done. No note repeats the ZIP code:
+        it is the patient's."""
+        if not self.location_requested:
+            return list(trials), []
+        if self.zip_code is None or self.travel_radius is None:
+            given, missing = (
+                ("zipCode", "travelRadius") if self.zip_code else ("travelRadius", "zipCode")
+            )
+            return list(trials), [
+                f"{given} was read but not applied without {missing}: the trials are not "
+                "filtered by distance"
+            ]
+        if self.zip_point is None:
+            return list(trials), [
+                "zipCode and travelRadius were read but not applied: the postcode table (the "
+                "zipcodes package, matcher's 'geo' extra) is not installed, so the trials are "
+                "not filtered by distance"
+            ]
+        kept = [t for t, _ in within(trials, self.zip_point, self.travel_radius * KM_PER_MILE)]
+        notes = [
+            f"kept the trials with a recruiting site within {self.travel_radius:g} miles of the "
+            f"zipCode's centre: {len(trials) - len(kept)} of {len(trials)} left out"
+        ]
+        return kept, notes
 
 
 def read_parameters(parameters: Iterable[Any], where: str) -> SearchParameters:
@@ -188,7 +227,13 @@ def _read_zip(value: Any) -> dict[str, Any]:
     text = _string(value).strip()
     if not _ZIP.fullmatch(text):
         raise ValueError("expected a US ZIP code (5 digits, or ZIP+4)")
-    return {"zip_code": text}
+    try:
+        point = zip_point(text)
+    except PostcodesUnavailableError:
+        return {"zip_code": text}
+    if point is None:
+        raise ValueError("not a US ZIP code the postcode table knows")
+    return {"zip_code": text, "zip_point": point}
 
 
 def _read_radius(value: Any) -> dict[str, Any]:
