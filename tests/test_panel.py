@@ -11,9 +11,12 @@ import csv
 import itertools
 import json
 import os
+import re
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from helpers import DATA
@@ -223,3 +226,64 @@ def test_profiles_files_and_jsonl(tmp_path: Path) -> None:
     (error,) = [json.loads(x) for x in (out / "errors.jsonl").read_text().splitlines()]
     assert error["source"].endswith("profiles.jsonl:2")
     assert error["diagnostics"][0]["path"] == "birth_date"
+
+
+class _Page(HTMLParser):
+    """Collects the report's structure: sections, SVG texts and every URL-bearing attribute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sections: list[str] = []
+        self.urls: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        found = dict(attrs)
+        if tag == "section":
+            self.sections.append(found.get("id") or "")
+        for name in ("src", "href"):
+            if found.get(name):
+                self.urls.append(found[name] or "")
+
+
+def test_the_html_report_is_self_contained_and_its_charts_are_the_funnels(tmp_path: Path) -> None:
+    status, out = screen(tmp_path, str(BULK))
+    assert status == 0
+    text = (out / "report.html").read_text(encoding="utf-8")
+    page = _Page()
+    page.feed(text)
+    page.close()
+    funnels = json.loads((out / "attrition.json").read_text(encoding="utf-8"))
+    assert page.sections == [f["trial"] for f in funnels] + ["missing"]
+    assert page.urls == []
+    assert "script" not in page.tags and "link" not in page.tags and "img" not in page.tags
+    svgs = re.findall(r"<svg .*?</svg>", text, flags=re.S)
+    assert len(svgs) == len(funnels) + 1
+    for svg, funnel in zip(svgs, funnels, strict=False):
+        root = ElementTree.fromstring(svg)  # well-formed XML
+        bars = root.findall("{http://www.w3.org/2000/svg}rect")
+        assert [int(b.get("data-value") or -1) for b in bars] == [
+            s["after"] for s in funnel["steps"]
+        ]
+        widths = [float(b.get("width") or 0) for b in bars]
+        assert widths == sorted(widths, reverse=True)  # a funnel only narrows
+        assert widths[0] == round(420 * funnel["steps"][0]["after"] / 13, 1)
+    missing = ElementTree.fromstring(svgs[-1])
+    labels = [t.text for t in missing.iter("{http://www.w3.org/2000/svg}text")][::2]
+    facts = read_csv(out / "missing.csv")
+    assert labels == [
+        f["fact"] if len(f["fact"]) <= 44 else f["fact"][:43] + "\u2026" for f in facts[:20]
+    ]
+
+
+def test_nothing_but_the_summary_line_when_piped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out = screen(tmp_path, str(BULK))
+    assert status == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"screened 13 patient(s) against 5 trial(s) as of {AS_OF}; 0 skipped; tables in {out}\n"
+    )

@@ -279,6 +279,10 @@ class FileSink:
                 table.write((fact.fact, fact.patients, fact.pairs))
         _write_json(self.folder / "attrition.json", [a.as_dict() for a in attrition])
         _write_json(self.folder / "summary.json", summary.as_dict())
+        from matcher.panel.report import render_report  # it imports this module
+
+        report = render_report(summary, attrition, tally.missing())
+        (self.folder / "report.html").write_text(report, encoding="utf-8")
 
 
 def _write_json(path: Path, data: Any) -> None:
