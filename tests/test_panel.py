@@ -287,3 +287,29 @@ def test_nothing_but_the_summary_line_when_piped(
     assert captured.err == (
         f"screened 13 patient(s) against 5 trial(s) as of {AS_OF}; 0 skipped; tables in {out}\n"
     )
+
+
+def test_library_screen_returns_arrow_tables_equal_to_the_files(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    import datetime
+
+    import matcher
+
+    trials = matcher.load_trials()
+    result = matcher.screen(BULK, trials, as_of=datetime.date.fromisoformat(AS_OF))
+    status, out = screen(tmp_path, str(BULK), "--format", "parquet")
+    assert status == 0
+    import pyarrow.parquet as pq
+
+    assert result.verdicts.equals(pq.read_table(out / "verdicts.parquet"))
+    assert result.criteria.equals(pq.read_table(out / "criteria.parquet"))
+    golden = json.loads((GOLDEN / "bulk10_attrition.json").read_text(encoding="utf-8"))
+    assert [a.as_dict() for a in result.attrition] == golden
+    # Patients in memory give the same verdicts as the export they came from.
+    patients = [matcher.patient_from_data(b) for b in bundles(BULK).values()]
+    again = matcher.screen(patients, trials, as_of=datetime.date.fromisoformat(AS_OF))
+    assert sorted(again.verdicts.to_pylist(), key=str) == sorted(
+        result.verdicts.to_pylist(), key=str
+    )
+    with pytest.raises(matcher.InputError):
+        matcher.screen(BULK, trials, as_of=datetime.date(2026, 11, 21), without=["nothing"])
