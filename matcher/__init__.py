@@ -27,7 +27,14 @@ Typical use::
 
 import logging
 
-from matcher.api import check, load_patient, load_trials, patient_from_data, patient_from_text
+from matcher.api import (
+    check,
+    load_patient,
+    load_trials,
+    patient_from_data,
+    patient_from_text,
+    screen,
+)
 from matcher.compile import Catalog, CompiledTrial
 from matcher.errors import (
     CriteriaError,
@@ -75,6 +82,7 @@ __all__ = [
     "load_trials",
     "patient_from_data",
     "patient_from_text",
+    "screen",
 ]
 
 __version__ = "0.1.0"

@@ -27,7 +27,14 @@ from matcher.results import CheckResult
 from matcher.source import Document, SourceProblems, check_size, decode, parse_text, read_text
 from matcher.validation import diagnostics_from_validation, kind_of
 
-__all__ = ["check", "load_patient", "load_trials", "patient_from_data", "patient_from_text"]
+__all__ = [
+    "check",
+    "load_patient",
+    "load_trials",
+    "patient_from_data",
+    "patient_from_text",
+    "screen",
+]
 
 PathLike = str | os.PathLike[str]
 
@@ -169,3 +176,24 @@ def _check_arguments(patient: object, as_of: object) -> None:
         problem = ("as_of", f"expected a datetime.date, got {type(as_of).__name__}")
     if problem is not None:
         raise InputError(Diagnostic("invalid-argument", problem[1], "<check>", path=problem[0]))
+
+
+def screen(
+    source: Any,
+    trials: Catalog | Iterable[CompiledTrial],
+    *,
+    as_of: date,
+    without: Iterable[str] = (),
+    workers: int = 1,
+) -> Any:
+    """Screen a whole panel against ``trials`` as of ``as_of``; returns a ``ScreenResult``.
+
+    ``source`` is a path (a FHIR Bulk export folder, NDJSON files, a folder of patient files, a
+    JSONL file of profiles), a list of paths, or an iterable of ``Patient``. The result holds
+    the verdict and criterion tables (``pyarrow.Table``), the attrition funnel of each trial,
+    the missing facts that would decide the most patients, and the patients that could not be
+    used. ``without`` switches criteria off (what-if). Needs the ``panel`` extra.
+    """
+    from matcher.panel.api import screen as screen_panel  # pyarrow and the panel load here
+
+    return screen_panel(source, trials, as_of=as_of, without=tuple(without), workers=workers)

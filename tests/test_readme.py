@@ -25,10 +25,10 @@ def test_quickstart_output_is_the_real_output() -> None:
     assert done.stdout.startswith(block)
 
 
-@pytest.mark.parametrize("index", range(2))
+@pytest.mark.parametrize("index", range(3))
 def test_python_examples_run(index: int, monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     monkeypatch.chdir(REPO)
     exec(compile(blocks[index], f"README.md python block {index + 1}", "exec"), {})
 
@@ -61,6 +61,7 @@ def test_public_api() -> None:
         "load_trials",
         "patient_from_data",
         "patient_from_text",
+        "screen",
     ]
     for name in matcher.__all__:
         assert getattr(matcher, name) is not None

@@ -1,0 +1,346 @@
+"""Screening a panel: read it in batches, evaluate each batch, send the matrices to sinks.
+
+One run: ``PanelSource`` (or any iterable of patients) -> batches of ``_BATCH`` patients -> a
+``BatchEngine`` -> an ``OutcomeMatrix`` per batch -> every sink (the tables on disk, the tally of
+the attrition, the library's in-memory tables). Patients that cannot be used go to the sinks as
+errors and the run goes on. With ``workers`` above 1, batches are mapped and evaluated in worker
+processes (forked: they inherit the compiled trials), in input order, so the output does not
+depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import islice
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+from matcher.compile import CompiledTrial
+from matcher.errors import Diagnostic, EngineError, PatientError
+from matcher.panel.attrition import Tally, TrialAttrition
+from matcher.panel.batch import (
+    OUTCOME_NAMES,
+    VERDICT_NAMES,
+    BatchEngine,
+    OutcomeMatrix,
+    RowEngine,
+    TrialShape,
+)
+from matcher.panel.reading import PanelItem, PanelSource, RawPatient, map_raw
+from matcher.panel.tables import open_table
+from matcher.patient import Patient
+
+__all__ = ["ENGINES", "FileSink", "ScreenSummary", "Sink", "get_batch_engine", "run_screen"]
+
+ENGINES: Final = ("row",)
+_BATCH: Final = 256
+
+
+def get_batch_engine(name: str) -> BatchEngine:
+    if name == "row":
+        return RowEngine()
+    raise EngineError(f"unknown batch engine {name!r} (known: {', '.join(ENGINES)})")
+
+
+class Sink(Protocol):
+    def matrix(self, matrix: OutcomeMatrix) -> None: ...
+
+    def error(self, item: PanelItem) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenSummary:
+    """What a run read and screened."""
+
+    as_of: date
+    engine: str
+    trials: tuple[str, ...]
+    without: tuple[str, ...]
+    patients: int
+    skipped: int
+    files: int = 0
+    records: int = 0
+    unattributed: int = 0
+    resource_types: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "engine": self.engine,
+            "trials": list(self.trials),
+            "without": list(self.without),
+            "patients": self.patients,
+            "skipped": self.skipped,
+            "files": self.files,
+            "records": self.records,
+            "unattributed_records": self.unattributed,
+            "resource_types": list(self.resource_types),
+        }
+
+
+@dataclass
+class _Context:
+    engine: BatchEngine
+    trials: Sequence[CompiledTrial]
+    as_of: date
+
+
+#: Set in the parent before the worker processes fork; read by ``_work`` in them.
+_CONTEXT: Final[list[_Context]] = []
+
+
+def run_screen(
+    source: PanelSource | Iterable[Patient],
+    trials: Sequence[CompiledTrial],
+    *,
+    as_of: date,
+    engine: BatchEngine,
+    sinks: Sequence[Sink],
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+    without: Sequence[str] = (),
+) -> ScreenSummary:
+    """Screen every patient of ``source``; returns the summary (the answers are in the sinks)."""
+    context = _Context(engine, trials, as_of)
+    items: Iterator[PanelItem | RawPatient | Patient] = (
+        source.raw() if isinstance(source, PanelSource) else iter(source)
+    )
+    chunks = iter(lambda: list(islice(items, _BATCH)), [])
+    screened = skipped = 0
+
+    def deliver(errors: list[PanelItem], matrix: OutcomeMatrix | None) -> None:
+        nonlocal screened, skipped
+        for sink in sinks:
+            for item in errors:
+                sink.error(item)
+            if matrix is not None:
+                sink.matrix(matrix)
+        skipped += len(errors)
+        screened += len(matrix.patients) if matrix is not None else 0
+        if progress is not None:
+            progress(len(errors) + (len(matrix.patients) if matrix is not None else 0))
+
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    if workers > 1 and fork:
+        _CONTEXT[:] = [context]
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for errors, matrix in pool.imap(_work, chunks):
+                    deliver(errors, matrix)
+        finally:
+            _CONTEXT.clear()
+    else:
+        for chunk in chunks:
+            deliver(*_evaluate(context, chunk))
+    stats = source.stats if isinstance(source, PanelSource) else None
+    return ScreenSummary(
+        as_of,
+        engine.name,
+        tuple(t.id for t in trials),
+        tuple(without),
+        screened,
+        skipped,
+        stats.files if stats else 0,
+        stats.records if stats else 0,
+        stats.unattributed if stats else 0,
+        tuple(sorted(stats.resource_types)) if stats else (),
+    )
+
+
+def _work(chunk: list[PanelItem | RawPatient | Patient]) -> tuple[list[PanelItem], Any]:
+    return _evaluate(_CONTEXT[0], chunk)
+
+
+def _evaluate(
+    context: _Context, chunk: list[PanelItem | RawPatient | Patient]
+) -> tuple[list[PanelItem], OutcomeMatrix | None]:
+    errors: list[PanelItem] = []
+    patients: list[Patient] = []
+    for entry in chunk:
+        item = map_raw(entry) if isinstance(entry, RawPatient) else entry
+        if isinstance(item, Patient):
+            patients.append(item)
+        elif item.patient is None:
+            errors.append(item)
+        else:
+            patients.append(item.patient)
+    if not patients:
+        return errors, None
+    try:
+        return errors, context.engine.evaluate(patients, context.trials, context.as_of)
+    except PatientError:
+        pass
+    # A patient that contradicts the as-of date (born after it, say): find it, keep the others.
+    usable: list[Patient] = []
+    for patient in patients:
+        try:
+            context.engine.evaluate([patient], context.trials, context.as_of)
+        except PatientError as exc:
+            errors.append(PanelItem(patient.id, None, tuple(exc.diagnostics), patient.id))
+        else:
+            usable.append(patient)
+    if not usable:
+        return errors, None
+    return errors, context.engine.evaluate(usable, context.trials, context.as_of)
+
+
+def matrix_rows(
+    matrix: OutcomeMatrix,
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The verdict rows and the long criterion rows of a matrix, patient by patient."""
+    verdicts: list[tuple[Any, ...]] = []
+    criteria: list[tuple[Any, ...]] = []
+    for index, patient in enumerate(matrix.patients):
+        for column in matrix.trials:
+            trial = column.shape.id
+            verdicts.append(
+                (
+                    patient,
+                    trial,
+                    VERDICT_NAMES[column.verdict[index]],
+                    column.score[index],
+                    column.eligible_from[index],
+                )
+            )
+            criteria.extend(
+                (patient, trial, cid, kind, OUTCOME_NAMES[code])
+                for (cid, kind), code in zip(
+                    column.shape.criteria, column.outcomes[index], strict=True
+                )
+            )
+    return verdicts, criteria
+
+
+def error_record(item: PanelItem) -> dict[str, Any]:
+    """An unusable patient as one JSON object: its key, where it was read, every diagnostic."""
+    return {
+        "patient": item.key,
+        "source": item.source,
+        "diagnostics": [_diagnostic(d) for d in item.problems],
+    }
+
+
+def _diagnostic(d: Diagnostic) -> dict[str, Any]:
+    return {
+        "code": d.code,
+        "message": d.message,
+        "file": d.file,
+        "line": d.line,
+        "column": d.column,
+        "path": d.path,
+    }
+
+
+@dataclass
+class FileSink:
+    """Writes the verdict and criterion tables and the errors file into ``folder``."""
+
+    folder: Path
+    fmt: str
+    _verdicts: Any = field(init=False)
+    _criteria: Any = field(init=False)
+    _errors: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._verdicts = open_table(self.folder, "verdicts", self.fmt)
+        self._criteria = open_table(self.folder, "criteria", self.fmt)
+        self._errors = (self.folder / "errors.jsonl").open("w", encoding="utf-8")
+
+    def matrix(self, matrix: OutcomeMatrix) -> None:
+        verdicts, criteria = matrix_rows(matrix)
+        for row in verdicts:
+            self._verdicts.write(row)
+        for row in criteria:
+            self._criteria.write(row)
+
+    def error(self, item: PanelItem) -> None:
+        self._errors.write(json.dumps(error_record(item), ensure_ascii=False) + "\n")
+
+    def close(
+        self, summary: ScreenSummary, attrition: Sequence[TrialAttrition], tally: Tally
+    ) -> None:
+        self._verdicts.close()
+        self._criteria.close()
+        self._errors.close()
+        with open_table(self.folder, "attrition", self.fmt) as table:
+            for funnel in attrition:
+                for number, step in enumerate(funnel.steps):
+                    d = step.as_dict()
+                    table.write((funnel.trial, number, *d.values()))
+        with open_table(self.folder, "missing", self.fmt) as table:
+            for fact in tally.missing():
+                table.write((fact.fact, fact.patients, fact.pairs))
+        _write_json(self.folder / "attrition.json", [a.as_dict() for a in attrition])
+        _write_json(self.folder / "summary.json", summary.as_dict())
+        from matcher.panel.report import render_report  # it imports this module
+
+        report = render_report(summary, attrition, tally.missing())
+        (self.folder / "report.html").write_text(report, encoding="utf-8")
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def shapes(trials: Sequence[CompiledTrial]) -> list[TrialShape]:
+    return [TrialShape.of(t) for t in trials]
+
+
+def progress_bar(total: int | None) -> tuple[Callable[[int], None] | None, Callable[[], None]]:
+    """A progress bar on stderr when it is a terminal (rich, imported only then), else nothing.
+
+    Returns the callback that advances it and the one that closes it."""
+    if not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
+        return None, lambda: None
+    try:
+        from rich.progress import Progress
+    except ImportError:
+        return None, lambda: None
+    bar = Progress(transient=True)
+    task = bar.add_task("screening", total=total)
+    bar.start()
+    return (lambda n: bar.advance(task, n)), bar.stop
+
+
+def screen_folder(
+    inputs: Sequence[Path],
+    out: Path,
+    trials: Sequence[CompiledTrial],
+    *,
+    as_of: date,
+    fmt: str = "csv",
+    workers: int = 1,
+    engine: str = "row",
+    without: Sequence[str] = (),
+    progress: bool = True,
+) -> ScreenSummary:
+    """``matcher screen``: screen the panel in ``inputs`` and write every output into ``out``."""
+    from matcher.panel.reading import read_panel
+
+    source = read_panel(*inputs)
+    batch_engine = get_batch_engine(engine)
+    files = FileSink(out, fmt)
+    tally = Tally(shapes(trials))
+    advance, stop = progress_bar(None) if progress else (None, lambda: None)
+    try:
+        summary = run_screen(
+            source,
+            trials,
+            as_of=as_of,
+            engine=batch_engine,
+            sinks=[files, tally],
+            workers=workers,
+            progress=advance,
+            without=without,
+        )
+    finally:
+        stop()
+    files.close(summary, tally.attrition(), tally)
+    return summary
