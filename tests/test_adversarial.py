@@ -78,7 +78,7 @@ def test_alias_bomb_patient_is_refused_without_expanding(tmp_path: Path) -> None
     path = write(tmp_path, "bomb.yaml", "\n".join(lines) + "\n")
     started = time.perf_counter()
     error = refused(path)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 10.0  # expanded, 10**9 strings: never finishes in time
     assert isinstance(error, matcher.PatientError)
     assert error.diagnostics == (
         Diagnostic(

@@ -35,7 +35,6 @@ import random
 import shutil
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
@@ -562,9 +561,7 @@ def compare(trials: Catalog, patients: int, seed: int) -> tuple[Counter[Any], Co
 
 
 def test_generated_patients_get_identical_results_from_both_engines(catalog: Catalog) -> None:
-    started = time.perf_counter()
     outcomes, verdicts = compare(catalog, PATIENTS, SEED)
-    elapsed = time.perf_counter() - started
     # The patients reach every verdict of every trial, and at least three outcomes of every
     # criterion with a rule -- except "sex is female or male", which can only be met or unknown.
     assert set(verdicts) == {(t.id, v.value) for t in catalog for v in reachable_verdicts(t)}
@@ -575,7 +572,6 @@ def test_generated_patients_get_identical_results_from_both_engines(catalog: Cat
             if criterion.rule is not None and len(seen) < 3:
                 narrow[trial.id, criterion.id] = seen
     assert narrow == {("NCT06414356", "biological_sex"): {"met", "unknown"}}
-    assert elapsed < 60
 
 
 def test_leaf_variants_get_identical_results_from_both_engines(tmp_path: Path) -> None:
