@@ -25,6 +25,12 @@ How a record matches a set:
   ``amphetamine`` does not match ``dextroamphetamine``. This catches brand-name codes that a value
   set of clinical drugs does not list.
 * **Condition names**: the whole display name, lower-cased, equals a listed name.
+* **Near misses** (medications): a drug name that matches no set of the library, but one of
+  whose words is one or two edits (a letter changed, added, dropped, or two swapped; one edit for
+  words of up to 9 letters, two for longer ones; same first letter; accents folded) from a one-word
+  member name (``Lorazapam`` for ``lorazepam``), is a possible member of that set: the
+  medication rule becomes unknown, with a reason naming the member it resembles, never "not a
+  benzodiazepine". Only names that matched nothing are looked up, and the answers are cached.
 * **Possible members** (``possible:``, condition sets only): codes that may or may not mean the
   concept (CRPS recorded without its type, for "CRPS type I"). A record they match belongs to the
   set only possibly: like an unconfirmed diagnosis it can make a rule unknown, never met. For
@@ -280,6 +286,9 @@ class ConceptIndex:
         self.possible_icd: dict[str, list[int]] = {}
         self.first_words: dict[str, list[tuple[tuple[str, ...], int]]] = {}
         self.whole_names: dict[tuple[str, ...], list[int]] = {}
+        #: One-word drug names of medication sets, by first letter (for ``near_misses``).
+        self.drug_words: dict[str, dict[str, list[int]]] = {}
+        self._near: dict[tuple[str, ...], dict[int, str]] = {}
         #: Every shorter prefix (three characters or more) of a listed ICD-10-CM code, with the
         #: sets that list it: a WHO code there may be that more specific code.
         self.icd_under: dict[str, set[int]] = {}
@@ -302,6 +311,10 @@ class ConceptIndex:
             for words in concept.names:
                 if concept.kind is ConceptKind.MEDICATION:
                     self.first_words.setdefault(words[0], []).append((words, ident))
+                    if len(words) == 1 and len(words[0]) >= _NEAR_MIN and words[0].isalpha():
+                        self.drug_words.setdefault(words[0][0], {}).setdefault(words[0], []).append(
+                            ident
+                        )
                 else:
                     self.whole_names.setdefault(words, []).append(ident)
 
@@ -331,6 +344,29 @@ class ConceptIndex:
                         found.add(ident)
         return frozenset(found), frozenset(maybe - found)
 
+    def near_misses(self, words: Sequence[str]) -> dict[int, str]:
+        """Medication sets whose one-word member names a word of ``words`` nearly spells, each
+        with the member name it resembles (see "Near misses"); call it only for a name that
+        matched no set. Answers are cached, at most ``_NEAR_CACHE`` names."""
+        key = tuple(words)
+        found = self._near.get(key)
+        if found is None:
+            found = {}
+            for word in key:
+                if len(word) < _NEAR_MIN or word in _FORM_WORDS or not word.isalpha():
+                    continue
+                allowed = 1 if len(word) <= 9 else 2
+                for name, idents in self.drug_words.get(word[0], {}).items():
+                    if abs(len(name) - len(word)) <= allowed and (
+                        0 < _distance(word, name, allowed) <= allowed
+                    ):
+                        for ident in idents:
+                            found.setdefault(ident, name)
+            if len(self._near) >= _NEAR_CACHE:
+                self._near.clear()
+            self._near[key] = found
+        return found
+
     def _icd(self, code: str, *, under: bool) -> dict[int, bool]:
         """The sets an ICD-10-CM code belongs to (True) or possibly belongs to (False): the
         longest listed prefix decides. With ``under``, a set that lists a more specific code
@@ -356,6 +392,39 @@ class ConceptIndex:
             for ident in part:
                 decided[ident] = all(other.get(ident) is True for other in each)
         return decided
+
+
+#: Near misses: drug-name words of at least this many letters, ...
+_NEAR_MIN: Final = 5
+#: ... and at most this many record names remembered per library.
+_NEAR_CACHE: Final = 4096
+#: Words of RxNorm dose forms and salts: a record's word that is one of them is no misspelt drug.
+_FORM_TEXT: Final = (
+    "tablet tablets capsule capsules solution suspension injection injectable extended release "
+    "delayed chewable disintegrating topical nasal spray inhalation inhaler metered powder cream "
+    "ointment patch transdermal rectal sublingual buccal syrup elixir drops ophthalmic vaginal "
+    "prefilled syringe injector hydrochloride sulfate sodium potassium acetate maleate mesylate "
+    "besylate tartrate citrate phosphate bromide chloride bitartrate"
+)
+_FORM_WORDS: Final = frozenset(_FORM_TEXT.split())
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Edit distance of ``a`` and ``b`` counting a swap of two neighbours as one edit (optimal
+    string alignment); any answer above ``limit`` is ``limit + 1``."""
+    before: list[int] | None = None
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, y in enumerate(b, 1):
+            cost = x != y
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if before is not None and i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                current[j] = min(current[j], before[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        before, previous = previous, current
+    return min(previous[-1], limit + 1)
 
 
 @dataclass(frozen=True)

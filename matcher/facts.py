@@ -260,6 +260,7 @@ class PatientFacts:
     _holding: dict[tuple[int, ConceptKind], list[tuple[frozenset[int], frozenset[int]]]] = field(
         default_factory=dict
     )
+    _resembles: dict[tuple[int, int], dict[int, str]] = field(default_factory=dict)
 
     def status(self, what: Literal["pregnant", "lactating"]) -> StatusFact | None:
         """The pregnancy or the lactation status record."""
@@ -387,8 +388,23 @@ class PatientFacts:
         holding = self._holding.get((id(index), kind))
         if holding is None:
             holding = [index.holding(r.codes, r.words) for r in records]
+            if kind is ConceptKind.MEDICATION:
+                for i, (record, (sure, maybe)) in enumerate(zip(records, holding, strict=True)):
+                    if not sure and not maybe and record.words:
+                        near = index.near_misses(record.words)
+                        if near:
+                            holding[i] = (frozenset(), frozenset(near))
+                            self._resembles[(id(index), i)] = near
             self._holding[(id(index), kind)] = holding
         return holding
+
+    def resembles(self, concept: ConceptSet, position: int) -> str | None:
+        """The member name of ``concept`` that the medication at ``position`` nearly spells,
+        if it is a possible member by a near miss only (see ``ConceptIndex.near_misses``)."""
+        if concept.index is None:
+            return None
+        self.uncertain(concept)
+        return self._resembles.get((id(concept.index), position), {}).get(id(concept))
 
 
 def _interval(value: PartialDate | None, missing_lo: int, missing_hi: int) -> tuple[int, int]:

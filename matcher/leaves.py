@@ -15,6 +15,8 @@ A leaf's record condition, per rule (intervals as in ``matcher.facts``; ``D`` is
   plus onset <= D - N (``onset_at_least``) or W <= onset <= D (``onset_within``); definite when
   certain for every day the dates allow and the diagnosis is confirmed;
 * medication: in the concept set and in use on some day of [W, D] (W = D for current use);
+  definite only for a record that certainly belongs to the set (not a near miss of a member's
+  name, ``PatientFacts.resembles``);
 * observation: in the concept set and dated within [W, D]; ``comparable`` lists those with a
   usable value (converted to the rule's unit) and, for the latest reading, ``in_range`` those
   whose value is inside the bounds; an aggregate (mean, minimum, maximum, spread, count) is
@@ -452,9 +454,16 @@ def _medication(leaf: MedicationLeaf, facts: PatientFacts, matches: Matches) -> 
             must_stop=stop,
         )
     if matches.possible:
+        alike = sorted(
+            {name for i in matches.possible if (name := facts.resembles(leaf.concept, i))}
+        )
+        reason = f"cannot tell from the record {question}"
+        if alike:
+            names = " or ".join(alike)
+            reason += f": the name of a medication on record resembles {names} ({label})"
         return LeafResult(
             UNKNOWN,
-            f"cannot tell from the record {question}",
+            reason,
             tuple(records[i].describe() for i in matches.possible),
             (question,),
         )

@@ -23,8 +23,9 @@ leaf of a ruleset has a slot number ``k``, and every fact belongs to one slot:
   *join* records to them, so a compiled ruleset serves every as-of date;
 * one *record* fact per record of the leaf's concept set, ``{t, k, i, ...}``: ``i`` is the record's
   position, the rest its day-number intervals from ``matcher.facts`` -- medication ``sl sh el eh``
-  (start, end), condition ``ol oh al ah`` (onset, abatement) and ``ok`` (a confirmed diagnosis of
-  a code that certainly belongs to the set, not a possible member only),
+  (start, end) and ``ok`` (a name that certainly belongs to the set, not a near miss), condition
+  ``ol oh al ah`` (onset, abatement) and ``ok`` (a confirmed diagnosis of a code that certainly
+  belongs to the set, not a possible member only),
   observation ``dl dh`` and ``v``, pregnancy or lactation status ``dl dh``. Which records belong to
   a concept set comes from ``PatientFacts.members``: concept matching is shared by both engines,
   like the normalisation of codes and units;
@@ -41,7 +42,7 @@ no value or a unit that does not convert.
 **Rules.** Every rule of the leaf in slot ``n`` begins with the alpha tests ``t == kind`` and
 ``k == n``; a record rule then joins its record (alias ``r``) to the slot's window fact (``w``):
 
-* medication: *definite* ``sh <= w.d and el >= w.s``; *possible* ``sl <= w.d and eh >= w.s``;
+* medication: *definite* ``ok and sh <= w.d and el >= w.s``; *possible* ``sl <= w.d and eh >= w.s``;
 * condition: *definite* ``ok and oh <= w.d``, plus ``al > w.d`` (present) or ``al > w.s`` (active
   within), ``oh <= w.c`` (onset at least), ``ol >= w.s`` (onset within); *possible* ``ol <= w.d``,
   plus ``ah > w.d`` or ``ah > w.s``, ``ol <= w.c``, ``oh >= w.s``;
@@ -318,6 +319,7 @@ def _leaf_facts(leaf: Leaf, slot: int, facts: PatientFacts) -> list[Fact]:
                 }
             )
     elif isinstance(leaf, MedicationLeaf):
+        doubtful = facts.uncertain(leaf.concept)
         for i in facts.members(leaf.concept):
             m = facts.medications[i]
             records.append(
@@ -325,6 +327,7 @@ def _leaf_facts(leaf: Leaf, slot: int, facts: PatientFacts) -> list[Fact]:
                     "t": "m",
                     "k": slot,
                     "i": i,
+                    "ok": i not in doubtful,
                     "sl": m.start_lo,
                     "sh": m.start_hi,
                     "el": m.end_lo,
@@ -442,7 +445,7 @@ def _leaf_rules(leaf: Leaf, slot: int) -> list[tuple[str, Json, _Target]]:
     elif isinstance(leaf, MedicationLeaf):
         sure = [_join("$lte", "sh", "d"), _join("$gte", "el", "s")]
         maybe = [_join("$lte", "sl", "d"), _join("$gte", "eh", "s")]
-        add(_DEFINITE, _record_rule("m", slot, [], sure), True)
+        add(_DEFINITE, _record_rule("m", slot, [{"ok": True}], sure), True)
         add(_POSSIBLE, _record_rule("m", slot, [], maybe), True)
     elif isinstance(leaf, ObservationLeaf | StatusLeaf):
         kind = "o" if isinstance(leaf, ObservationLeaf) else "s"

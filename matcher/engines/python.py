@@ -135,9 +135,10 @@ def _medication(leaf: MedicationLeaf, facts: PatientFacts) -> Matches:
         start = facts.window_start(leaf.within) if leaf.within is not None else today
     definite: list[int] = []
     possible: list[int] = []
+    doubtful = facts.uncertain(leaf.concept)  # near misses of a member's name
     for i in facts.members(leaf.concept):
         r = facts.medications[i]
-        if r.start_hi <= today and r.end_lo >= start:
+        if r.start_hi <= today and r.end_lo >= start and i not in doubtful:
             definite.append(i)
         elif r.start_lo <= today and r.end_hi >= start:
             possible.append(i)

@@ -1,0 +1,81 @@
+"""Records given by name only (issue 12.4): near misses of drug names, brand names, and
+conditions named by words or by their ICD-10-CM title. Every result is checked to be the same
+under both engines (``check_both``)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from helpers import TrialFolder, check_both, one_criterion_trial
+
+import matcher
+from matcher.concepts import ConceptLibrary, normalise_name
+
+pytest.importorskip("durable_rules_engine")
+
+AS_OF = date(2026, 11, 21)
+LIBRARY: ConceptLibrary = matcher.load_trials().concepts
+
+
+def current(folder: TrialFolder, concept: str, display: str) -> tuple[str, str, tuple[str, ...]]:
+    trial = one_criterion_trial(
+        folder, f"medication: {{concept: {concept}, current: true}}", kind="exclusion"
+    )
+    record = {"display": display, "start": "2026-01-01", "status": "active"}
+    (criterion,) = check_both(trial, {"medications": [record]}, AS_OF).criteria
+    return criterion.outcome.value, criterion.reason, criterion.missing
+
+
+QUESTION = "whether the patient currently uses benzodiazepines"
+
+
+@pytest.mark.parametrize(
+    ("display", "member"),
+    [
+        ("Lorazapam 1 MG Oral Tablet", "lorazepam"),
+        ("clonazepan 0.5 mg", "clonazepam"),
+        ("Lorazépan 1 mg", "lorazepam"),  # accents folded, then one edit
+        ("Xanex", "xanax"),
+        ("Alprazloam 0.25 MG", "alprazolam"),  # two neighbours swapped: one edit
+        ("Chlordiazepoxde 10 MG", "chlordiazepoxide"),
+    ],
+)
+def test_a_near_miss_of_a_member_name_makes_the_rule_unknown(
+    folder: TrialFolder, display: str, member: str
+) -> None:
+    assert current(folder, "benzodiazepines", display) == (
+        "unknown",
+        f"cannot tell from the record {QUESTION}: the name of a medication on record "
+        f"resembles {member} (benzodiazepines)",
+        (QUESTION,),
+    )
+
+
+@pytest.mark.parametrize(
+    ("display", "outcome"),
+    [
+        ("clonazépam 2 mg", "met"),  # accents folded: the name itself
+        ("Lorazepam 1 MG", "met"),
+        ("Ibuprofen 200 MG Oral Tablet", "not_met"),
+        ("Methylene blue 5 MG/ML", "not_met"),  # two edits from "methylin": too far for 9 letters
+        ("Prazosin 1 MG Oral Capsule", "not_met"),
+        ("Oral Tablet", "not_met"),  # dose-form words are no drug names
+    ],
+)
+def test_real_names_and_far_names_are_decided(
+    folder: TrialFolder, display: str, outcome: str
+) -> None:
+    assert current(folder, "benzodiazepines", display)[0] == outcome
+
+
+def test_a_near_miss_is_looked_up_only_for_a_name_that_matched_nothing() -> None:
+    index = LIBRARY["benzodiazepines"].index
+    assert index is not None
+    # "Lorazapam" alone resembles lorazepam; beside a name that matches a set it is not looked up.
+    assert index.holding((), normalise_name("Lorazapam"))[0] == frozenset()
+    assert index.near_misses(normalise_name("Lorazapam")) == {
+        id(LIBRARY["benzodiazepines"]): "lorazepam"
+    }
+    sure, _ = index.holding((), normalise_name("Lorazapam with clonazepam"))
+    assert id(LIBRARY["benzodiazepines"]) in sure
