@@ -151,7 +151,7 @@ from typing import Any, Final, TypeGuard, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
-from matcher.codes import canonical_code, canonical_system
+from matcher.codes import canonical_code, canonical_system, code_problem
 from matcher.dates import PartialDate
 from matcher.errors import Diagnostic, PatientError
 from matcher.patient import (
@@ -389,7 +389,11 @@ class _Concept:
 
     @property
     def empty(self) -> bool:
-        return not self.codings and self.display is None
+        """No name and no coding that can be read (``matcher.codes.code_problem``): the record
+        cannot be identified."""
+        if self.display is not None:
+            return False
+        return all(code_problem(system, code) is not None for system, code in self.codings)
 
     def keys(self) -> frozenset[tuple[str, str]]:
         """The codings as compared: normalised system and code."""

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from helpers import TrialFolder, check_both, one_criterion_trial
 
+import matcher
 from matcher.codes import INVISIBLE, canonical_code, canonical_system, code_problem
 from matcher.concepts import normalise_name
 from matcher.results import TrialResult
@@ -147,3 +148,47 @@ def test_code_problem_says_which_codings_cannot_be_read(
     system: str, code: str, problem: str | None
 ) -> None:
     assert code_problem(system, code) == problem
+
+
+# --- a coding that cannot be read is an unidentified record --------------------------------------
+
+
+def fhir_condition(coding: dict[str, str]) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"resource": {"resourceType": "Patient", "id": "p", "birthDate": "1974-01-17"}},
+            {
+                "resource": {
+                    "resourceType": "Condition",
+                    "subject": {"reference": "Patient/p"},
+                    "code": {"coding": [coding]},
+                    "onsetDateTime": "2020-01-01",
+                }
+            },
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("coding", "skipped"),
+    [
+        ({"system": "http://example.org/local-codes", "code": "EPI-1"}, True),
+        ({"system": "http://snomed.info/sct", "code": "G40.9"}, True),
+        ({"system": "urn:oid:2.16.840.1.113883.6.90", "code": "G40.909"}, False),
+        ({"system": "SNOMED CT", "code": "\u200b84757009"}, False),
+    ],
+)
+def test_a_record_whose_only_coding_cannot_be_read_is_unidentified(
+    coding: dict[str, str], skipped: bool
+) -> None:
+    patient = matcher.patient_from_data(fhir_condition(coding))
+    assert [(s.section, s.reason.value) for s in patient.skipped] == (
+        [("conditions", "unidentified")] if skipped else []
+    )
+    assert len(patient.conditions) == (0 if skipped else 1)
+    result = matcher.check(patient, matcher.load_trials(), as_of=AS_OF)
+    (epilepsy,) = [c for c in result.trial("NCT04650074").criteria if c.id == "epilepsy"]
+    # Readable or not, an epilepsy code is never read as "no epilepsy on record".
+    assert epilepsy.outcome.value == ("unknown" if skipped else "met")
