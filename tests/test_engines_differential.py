@@ -562,9 +562,10 @@ def compare(trials: Catalog, patients: int, seed: int) -> tuple[Counter[Any], Co
 
 
 def test_generated_patients_get_identical_results_from_both_engines(catalog: Catalog) -> None:
-    started = time.perf_counter()
+    # CPU time, not wall time: on a shared machine the wall clock measures the neighbours.
+    started = time.process_time()
     outcomes, verdicts = compare(catalog, PATIENTS, SEED)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     # The patients reach every verdict of every trial, and at least three outcomes of every
     # criterion with a rule -- except "sex is female or male", which can only be met or unknown.
     assert set(verdicts) == {(t.id, v.value) for t in catalog for v in reachable_verdicts(t)}
