@@ -9,8 +9,9 @@ FHIR path, reason and codes (see ``matcher.coverage``; a skipped record makes "n
 unknown for the concept sets it could belong to). Records are skipped when they name another
 patient (``subject``/``patient`` referring to another Patient, a Group, or nothing in the
 Bundle), have no code or name, carry a status outside its value set, are Observations without a
-final result or an exact number, or are of a type listed in ``_UNMAPPED``. Other resource types
-(Encounter, Claim, Procedure, ...) carry no fact matcher reads and are passed over.
+final result or an exact number, or are of a type listed in ``_UNMAPPED``. The coded diagnoses
+of Encounters, Claims and ExplanationOfBenefits are uncertain conditions (``_Reader.diagnoses``).
+Other resource types (Procedure, AllergyIntolerance, ...) carry no fact matcher reads.
 
 Versions. STU3 is read where it agrees with R4 (bare status codes, ``MedicationStatement.taken``).
 DSTU2 (``MedicationOrder``, ``Condition.patient``, ``MedicationStatement.wasNotTaken``, a declared
@@ -343,6 +344,9 @@ _UNMAPPED: Final[Mapping[str, tuple[Section, str | None]]] = {
     "Immunization": ("medications", "vaccineCode"),
     "QuestionnaireResponse": ("observations", None),
 }
+
+#: Resource types whose coded diagnoses are read as uncertain conditions (``_Reader.diagnoses``).
+_DIAGNOSES: Final = frozenset({"Encounter", "Claim", "ExplanationOfBenefit"})
 
 #: Resource types that exist only in DSTU2 and carry facts matcher reads in R4.
 _DSTU2_ONLY: Final = frozenset({"MedicationOrder"})
@@ -908,6 +912,73 @@ class _Reader:
                 return value
         return None
 
+    # --- diagnoses of encounters and claims ------------------------------------------------------
+
+    def diagnoses(
+        self, resource: _Resource, held: set[tuple[str, str]]
+    ) -> list[tuple[Condition, str]]:
+        """The coded diagnoses of an Encounter (``reasonCode``) or a Claim/ExplanationOfBenefit
+        (``diagnosis[].diagnosisCodeableConcept``) as uncertain conditions, dated by the
+        service: they say the patient was seen for it then, not when it began or whether it
+        lasts. A referenced diagnosis is the Condition it names (read on its own), or, when the
+        input does not hold it, skipped. Codes a Condition already holds are left out."""
+        node, path = resource.node, resource.path
+        subject = "subject" if resource.kind == "Encounter" else "patient"
+        if resource.kind == "Encounter":
+            when, when_at = self.period_start(node, path, "period")
+            coded = [
+                (at, self.concept_at(at, item)) for at, item in self.nodes(node, path, "reasonCode")
+            ]
+            references = [(at, item) for at, item in self.nodes(node, path, "reasonReference")] + [
+                (_at(at, "condition"), ref)
+                for at, item in self.nodes(node, path, "diagnosis")
+                if (ref := self.node(item, at, "condition")) is not None
+            ]
+        else:
+            when, when_at = self.period_start(node, path, "billablePeriod")
+            coded = []
+            references = []
+            for at, item in self.nodes(node, path, "diagnosis"):
+                concept = self.concept(item, at, "diagnosisCodeableConcept")
+                if concept is not None:
+                    coded.append((_at(at, "diagnosisCodeableConcept"), concept))
+                ref = self.node(item, at, "diagnosisReference")
+                if ref is not None:
+                    references.append((_at(at, "diagnosisReference"), ref))
+        if self.about_another(resource, subject):
+            for at, concept in coded:
+                if concept is not None and not concept.empty:
+                    self.skip("conditions", resource, SkipReason.OTHER_SUBJECT, concept, path=at)
+            return []
+        for at, ref in references:
+            target = self.text(ref, at, "reference")
+            found = self.resolve(target, resource) if target else None
+            if found is None or found.kind != "Condition":
+                self.skip("conditions", resource, SkipReason.NOT_IN_INPUT, path=at)
+        out: list[tuple[Condition, str]] = []
+        for at, concept in coded:
+            if concept is None or concept.empty:
+                continue
+            if concept.keys() & held:
+                continue
+            held.update(concept.keys())
+            values = {**concept.fields(), "onset": when, "uncertain": True}
+            where = {"system": at, "codes": at, "display": at, "onset": when_at}
+            built = self.build(Condition, values, where, at)
+            if built is not None:
+                out.append((built, at))
+        return out
+
+    def concept_at(self, path: str, node: _Node) -> _Concept | None:
+        """A CodeableConcept that is itself a list item (``reasonCode[0]``)."""
+        head, _, tail = path.rpartition(".")
+        return self.concept({tail: node}, head, tail)
+
+    def period_start(self, node: _Node, path: str, key: str) -> tuple[PartialDate | None, str]:
+        period = self.node(node, path, key)
+        at = _at(path, key)
+        return self.date(period, at, "start"), _at(at, "start")
+
     # --- MedicationRequest / MedicationStatement ----------------------------------------------
 
     def medication(self, resource: _Resource) -> Medication | None:
@@ -1199,6 +1270,7 @@ def patient_from_fhir(data: Mapping[str, Any], *, source: str = "<fhir>") -> Pat
     }
     pregnancies: list[_Answer] = []
     lactations: list[_Answer] = []
+    diagnoses: list[_Resource] = []
     for resource in resources:
         kind = resource.kind
         if kind == "Condition":
@@ -1218,6 +1290,12 @@ def patient_from_fhir(data: Mapping[str, Any], *, source: str = "<fhir>") -> Pat
             section, key = _UNMAPPED[kind]
             concept = reader.concept(resource.node, resource.path, key) if key else None
             reader.skip(section, resource, SkipReason.UNMAPPED_TYPE, concept)
+        elif kind in _DIAGNOSES:
+            diagnoses.append(resource)
+    # Diagnoses of encounters and claims come last: a code a Condition already holds adds nothing.
+    held = {key for c, _ in records["conditions"] for key in c.code_pairs()}
+    for resource in diagnoses:
+        records["conditions"].extend(reader.diagnoses(resource, held))
     if reader.problems:
         raise PatientError(reader.problems)
 

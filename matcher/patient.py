@@ -324,6 +324,8 @@ class SkipReason(StrEnum):
     NOT_FINAL = "not_final"
     #: An observation without an exact numeric value (text, a coded answer, ``<5``).
     NO_VALUE = "no_value"
+    #: A reference to a record the input does not hold (a claim's diagnosis elsewhere).
+    NOT_IN_INPUT = "not_in_input"
     #: Two records of the patient contradict each other (sex, pregnancy): the fact is unknown.
     CONTRADICTION = "contradiction"
 
@@ -335,6 +337,7 @@ _SKIP_WORDS: Final = {
     SkipReason.UNREADABLE_STATUS: "a status matcher cannot read",
     SkipReason.NOT_FINAL: "no final result yet",
     SkipReason.NO_VALUE: "no exact numeric value",
+    SkipReason.NOT_IN_INPUT: "refers to a record the input does not hold",
     SkipReason.CONTRADICTION: "contradicts another record",
 }
 

@@ -465,3 +465,32 @@ def test_a_contradicted_sex_is_reported(trials: matcher.Catalog) -> None:
 def test_a_french_ins_gives_social_security(system: str, affiliated: bool | None) -> None:
     person = {**PATIENT, "identifier": [{"system": system, "value": "279035121518989"}]}
     assert patient_from_fhir(person).attributes.get("fr_social_security") == affiliated
+
+
+# --- diagnoses of encounters and claims ----------------------------------------------------------
+
+
+def test_encounter_reasons_are_uncertain_conditions_unless_a_condition_holds_them(
+    trials: matcher.Catalog,
+) -> None:
+    encounter = {
+        "resourceType": "Encounter",
+        "status": "finished",
+        "subject": {"reference": "Patient/p"},
+        "period": {"start": "2026-10-02T09:00:00Z"},
+        "reasonCode": [
+            {"coding": [{"system": ICD10CM, "code": "G40.909"}]},
+            {"coding": [{"system": ICD10CM, "code": "J45.909"}]},
+        ],
+        "reasonReference": [{"reference": "Condition/elsewhere"}],
+    }
+    patient = patient_from_fhir(bundle(condition("J45.909"), encounter))
+    assert [(c.code, str(c.onset), c.uncertain) for c in patient.conditions] == [
+        ("J45909", "2020-01-01", False),
+        ("G40909", "2026-10-02", True),
+    ]
+    assert [(s.reason.value, s.path) for s in patient.skipped] == [
+        ("not_in_input", "entry[2].resource.reasonReference[0]")
+    ]
+    result = matcher.check(patient, trials, as_of=AS_OF)
+    assert criterion(result, "NCT04650074", "epilepsy")[0] == "unknown"  # never met
