@@ -11,6 +11,7 @@ Exit statuses (also in the README):
 1   ``lint`` found problems, or a ``test`` example failed
 2   usage error: unknown option or command, bad argument, unknown trial id or concept name
 3   the patient file cannot be used: missing, unreadable, not JSON/YAML, invalid fields
+    (``screen``: a patient of the panel was skipped; the others were screened)
 4   criteria or concept files are invalid (``check`` still screens against the valid trials)
 5   the chosen engine, simple-icd-10-cm (``lint --strict``) or the service extra (``serve``)
     is not installed here

@@ -328,7 +328,8 @@ def map_raw(raw: RawPatient) -> PanelItem:
     try:
         patient = patient_from_data(bundle, source=first)
     except MatcherError as exc:
-        return PanelItem(raw.subject, None, tuple(_relocate(d, places) for d in _diagnostics(exc)))
+        problems = tuple(_relocate(d, places) for d in _diagnostics(exc))
+        return PanelItem(raw.subject, None, problems, first)
     if raw.unreviewed:
         marked = tuple(sorted({*patient.unreviewed, *raw.unreviewed}))
         patient = patient.model_copy(update={"unreviewed": marked})

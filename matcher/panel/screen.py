@@ -14,6 +14,7 @@ import json
 import multiprocessing
 import os
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -131,8 +132,14 @@ def run_screen(
         _CONTEXT[:] = [context]
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for errors, matrix in pool.imap(_work, chunks):
-                    deliver(errors, matrix)
+                # ``Pool.imap`` would read the whole input ahead: keep a few batches in flight.
+                pending: deque[Any] = deque()
+                for chunk in chunks:
+                    pending.append(pool.apply_async(_work, (chunk,)))
+                    if len(pending) > 2 * workers:
+                        deliver(*pending.popleft().get())
+                while pending:
+                    deliver(*pending.popleft().get())
         finally:
             _CONTEXT.clear()
     else:
