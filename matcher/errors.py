@@ -103,6 +103,17 @@ class Diagnostic:
     column: int = 0
     path: str = ""
 
+    def as_dict(self) -> dict[str, str | int]:
+        """The diagnostic as JSON-ready data (the service's and ``matcher screen``'s errors)."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+        }
+
     def render(self) -> str:
         """``file:line:col: code: message`` -- the form editors and CI logs understand.
 

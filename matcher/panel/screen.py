@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from matcher.compile import CompiledTrial
-from matcher.errors import Diagnostic, EngineError, PatientError
+from matcher.errors import EngineError, PatientError
 from matcher.panel.attrition import Tally, TrialAttrition
 from matcher.panel.batch import (
     OUTCOME_NAMES,
@@ -229,18 +229,7 @@ def error_record(item: PanelItem) -> dict[str, Any]:
     return {
         "patient": item.key,
         "source": item.source,
-        "diagnostics": [_diagnostic(d) for d in item.problems],
-    }
-
-
-def _diagnostic(d: Diagnostic) -> dict[str, Any]:
-    return {
-        "code": d.code,
-        "message": d.message,
-        "file": d.file,
-        "line": d.line,
-        "column": d.column,
-        "path": d.path,
+        "diagnostics": [d.as_dict() for d in item.problems],
     }
 
 

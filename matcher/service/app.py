@@ -119,18 +119,7 @@ def error_body(path: str, diagnostics: Sequence[Diagnostic]) -> tuple[bytes, str
     """The error body for a route: an OperationOutcome on FHIR routes, diagnostics elsewhere."""
     if _is_fhir(path):
         return _dump(operation_outcome(diagnostics)), FHIR_JSON
-    return _dump({"diagnostics": [_diagnostic(d) for d in diagnostics]}), "application/json"
-
-
-def _diagnostic(d: Diagnostic) -> dict[str, Any]:
-    return {
-        "code": d.code,
-        "message": d.message,
-        "file": d.file,
-        "line": d.line,
-        "column": d.column,
-        "path": d.path,
-    }
+    return _dump({"diagnostics": [d.as_dict() for d in diagnostics]}), "application/json"
 
 
 def _error(path: str, status: int, diagnostics: Sequence[Diagnostic]) -> Response:
@@ -604,7 +593,7 @@ def create_app(settings: Settings | None = None, *, holder: CatalogHolder | None
             "generation": snapshot.generation,
             "trials": len(snapshot.catalog.trials),
             "loaded_at": snapshot.loaded_at.isoformat(timespec="seconds"),
-            "last_reload_problems": [_diagnostic(d) for d in holder.last_problems],
+            "last_reload_problems": [d.as_dict() for d in holder.last_problems],
         }
         return Response(_dump(body), media_type="application/json")
 
