@@ -79,3 +79,54 @@ def test_a_near_miss_is_looked_up_only_for_a_name_that_matched_nothing() -> None
     }
     sure, _ = index.holding((), normalise_name("Lorazapam with clonazepam"))
     assert id(LIBRARY["benzodiazepines"]) in sure
+
+
+# --- conditions by name --------------------------------------------------------------------------
+
+
+def ever(folder: TrialFolder, concept: str, display: str) -> tuple[str, tuple[str, ...]]:
+    trial = one_criterion_trial(folder, f"condition: {{concept: {concept}, status: ever}}")
+    record = {"display": display, "onset": "2025-03-01"}
+    (criterion,) = check_both(trial, {"conditions": [record]}, AS_OF).criteria
+    return criterion.outcome.value, criterion.missing
+
+
+@pytest.mark.parametrize(
+    ("concept", "display", "outcome"),
+    [
+        # The ICD-10-CM title of G90.522: CRPS type I, though no listed name says "type I".
+        ("crps_type_1", "Complex regional pain syndrome I of left lower limb", "met"),
+        ("crps_type_1", "COMPLEX REGIONAL PAIN SYNDROME I OF LEFT LOWER LIMB", "met"),
+        ("crps", "Complex regional pain syndrome I of left lower limb", "met"),
+        # A listed name inside a longer name, as whole words.
+        ("crps", "Complex regional pain syndrome of the left leg", "met"),
+        ("epilepsy", "Epilepsy, focal, with impaired awareness", "met"),
+        ("crps_type_1", "Complex regional pain syndrome type II of the arm", "not_met"),
+        # Beside a qualifier the name may not be the patient's condition.
+        ("epilepsy", "Family history of epilepsy", "unknown"),
+        ("epilepsy", "Suspected epilepsy", "unknown"),
+    ],
+)
+def test_a_condition_given_by_name_matches_by_words_and_by_title(
+    folder: TrialFolder, concept: str, display: str, outcome: str
+) -> None:
+    assert ever(folder, concept, display)[0] == outcome
+
+
+def test_the_committed_titles_are_the_generators_output() -> None:
+    import sys
+    import warnings
+
+    from helpers import REPO
+
+    pytest.importorskip("simple_icd_10_cm")
+    sys.path.insert(0, str(REPO / "tests" / "tools"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import icd10cm_titles
+        expected = icd10cm_titles.main()
+    finally:
+        sys.path.remove(str(REPO / "tests" / "tools"))
+    committed = (REPO / "matcher" / "icd10cm_titles.tsv").read_text(encoding="utf-8")
+    assert committed == expected
