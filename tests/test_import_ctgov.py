@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import DATA
+from helpers import BASE_TRIAL, DATA, TrialFolder
 from helpers import run_matcher as run
 
+import matcher
 from matcher.concepts import bundled_concepts_dir, load_concepts
 from matcher.importers.ctgov import RecordError, draft_trial, drafts_from_text
 from matcher.importers.text import split_criteria
@@ -359,7 +360,10 @@ def test_the_recogniser_proposes_windowed_concept_sets_from_the_catalog() -> Non
     drugs = recogniser.propose("Use of benzodiazepines in the last 30 days.", "exclusion")
     assert drugs is not None
     assert drugs.rule == {"medication": {"concept": "benzodiazepines", "within": "30 days"}}
-    # Hedged, two sets at once, no window, or an inclusion: no proposal.
+    naive = recogniser.propose("No use of ketamine in the last 12 months", "inclusion")
+    assert naive is not None
+    assert naive.rule == {"not": {"medication": {"concept": "ketamine", "within": "12 months"}}}
+    # Hedged, two sets at once, no window, or an inclusion that is not a "no ...": no proposal.
     for text, kind in [
         ("Benzodiazepines within 30 days, unless on a stable dose", "exclusion"),
         ("Epilepsy or heart failure within 12 months", "exclusion"),
@@ -369,3 +373,14 @@ def test_the_recogniser_proposes_windowed_concept_sets_from_the_catalog() -> Non
         ("Age less than 50 years or over 85 years", "exclusion"),
     ]:
         assert recogniser.propose(text, kind) is None, text
+
+
+def test_phases_read_as_one_phase_and_exclude_phase(tmp_path: Path) -> None:
+    head = BASE_TRIAL.replace("status: recruiting", "phases: [PHASE1, PHASE2]\nstatus: recruiting")
+    (trial,) = matcher.load_trials(TrialFolder(tmp_path).write("NCT00000001.yaml", head))
+    assert trial.phase == "1/2"  # what the service's phase filter reads (phase-1-phase-2)
+    both = head.replace("status: recruiting", 'phase: "2"\nstatus: recruiting')
+    (tmp_path / "b").mkdir()
+    with pytest.raises(matcher.CriteriaError) as caught:
+        matcher.load_trials(TrialFolder(tmp_path / "b").write("NCT00000001.yaml", both))
+    assert "give at most one of 'phase' or 'phases'" in caught.value.diagnostics[0].message

@@ -6,8 +6,9 @@ It reads one item's text and proposes a rule only for shapes it is sure of:
   older", "50-85 years of age" (whole years only);
 * pregnancy and breastfeeding in an exclusion: "pregnant or breastfeeding women", "lactating";
 * "<a concept set of the catalog> within the past N days|weeks|months|years" in an exclusion
-  ("myocardial infarction within 6 months", "use of benzodiazepines in the last 30 days"), with
-  the catalog's condition and medication sets, found by name or title as whole words.
+  ("myocardial infarction within 6 months", "use of benzodiazepines in the last 30 days"), and
+  "no <set> in the past N ..." in an inclusion (the ``not`` of the same rule), with the
+  catalog's condition and medication sets, found by name or title as whole words.
 
 Every proposal stays ``pending``: the importer writes it with the item's review note, so it can
 decide against a patient (an exclusion met, an inclusion not met) but never pass until an author
@@ -68,6 +69,11 @@ _NOT_THE_STATE: Final = re.compile(
     r"prior\s+to|negative|past|history|previous|\d+)\b",
     re.I,
 )
+_NO: Final = re.compile(
+    r"^\s*(?:no|without|has\s+not\s+(?:had|used|received)|must\s+not\s+have\s+(?:had|used|"
+    r"received))\s+(?:(?:history|use|evidence)\s+of\s+)?",
+    re.I,
+)
 _HEDGES: Final = re.compile(r"\b(?:unless|except|other\s+than|excluding|allowed|permitted)\b", re.I)
 _WINDOW: Final = re.compile(
     r"\b(?:within|in|during|over)\s+(?:the\s+)?(?:past|last|previous|preceding|prior)?\s*"
@@ -118,7 +124,14 @@ class Recogniser:
     def propose(self, text: str, kind: str) -> Proposal | None:
         """A rule for an item of ``kind`` (``inclusion`` or ``exclusion``), or None."""
         if kind != "exclusion":
-            return _age(text)
+            age = _age(text)
+            if age is not None or _HEDGES.search(text) or not _NO.match(text):
+                return age
+            # "No myocardial infarction in the past 6 months" as an inclusion: not the exclusion.
+            windowed = self._windowed(_NO.sub("", text))
+            if windowed is None:
+                return None
+            return Proposal({"not": windowed.rule}, f"no {windowed.reading}")
         if _HEDGES.search(text):
             return None
         return _pregnancy(text) or self._windowed(text)
