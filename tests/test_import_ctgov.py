@@ -16,6 +16,8 @@ import pytest
 import yaml
 from helpers import BASE_TRIAL, DATA, TrialFolder
 from helpers import run_matcher as run
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import matcher
 from matcher.concepts import bundled_concepts_dir, load_concepts
@@ -384,3 +386,65 @@ def test_phases_read_as_one_phase_and_exclude_phase(tmp_path: Path) -> None:
     with pytest.raises(matcher.CriteriaError) as caught:
         matcher.load_trials(TrialFolder(tmp_path / "b").write("NCT00000001.yaml", both))
     assert "give at most one of 'phase' or 'phases'" in caught.value.diagnostics[0].message
+
+
+# --- damaged records: a draft or a RecordError, never anything else -------------------------------
+
+_ODD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**6), max_value=10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=40),
+    st.lists(st.text(max_size=10), max_size=3),
+    st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=2),
+)
+_SMALL = json.loads(json.dumps(_study("NCT05602779")))
+
+
+def _paths(node: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    found: list[tuple[object, ...]] = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found.extend(_paths(value, (*prefix, key)))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found.extend(_paths(value, (*prefix, index)))
+    return found
+
+
+_ALL_PATHS = _paths(_SMALL)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(st.sampled_from(_ALL_PATHS), _ODD_VALUES), min_size=1, max_size=4),
+    st.text(max_size=300),
+)
+def test_a_damaged_record_gives_a_valid_draft_or_a_record_error(
+    changes: list[tuple[tuple[object, ...], object]], criteria: str
+) -> None:
+    study = json.loads(json.dumps(_SMALL))
+    study["protocolSection"]["eligibilityModule"]["eligibilityCriteria"] = criteria
+    for path, value in changes:
+        node = study
+        try:
+            for part in path[:-1]:
+                node = node[part]  # type: ignore[index]
+            node[path[-1]] = value  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier change replaced a parent
+    try:
+        draft = draft_trial(study, CONCEPTS)
+    except RecordError:
+        return
+    TrialFile.model_validate(yaml.safe_load(draft.text))
+    assert draft_trial(study, CONCEPTS).text == draft.text
+
+
+def test_a_binary_file_is_an_input_error_with_status_3(tmp_path: Path) -> None:
+    path = tmp_path / "record.json"
+    path.write_bytes(b"\xff\xfe\x00binary")
+    done = run("import", "ctgov", str(path))
+    assert (done.returncode, done.stdout) == (3, "")
+    assert "not-utf8" in done.stderr
