@@ -15,6 +15,10 @@ The pipeline, one module per stage, data flowing one way::
     evaluate    leaves -> criteria -> verdicts, scores, ranking              (matcher.evaluate)
     explain     results -> text for people (JSON comes from ``as_dict``)      (matcher.explain)
 
+Beside the pipeline: ``matcher.importers`` writes draft trial files from registry records
+(``matcher import ctgov``), and ``matcher.sites`` measures the distance from a patient to a
+trial's recruiting sites (``matcher check --near``, the service's ``zipCode``).
+
 Typical use::
 
     import datetime, matcher
