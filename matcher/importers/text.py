@@ -156,5 +156,6 @@ def split_criteria(text: str) -> list[Section]:
     for section in splitter.sections:
         section.preamble = [unescape(p) for p in section.preamble]
         for item in section.walk():
-            item.text = unescape(item.text)
+            # A list marker with nothing readable after it is kept, and says so.
+            item.text = unescape(item.text) or "(an empty list item)"
     return [s for s in splitter.sections if s.items or s.preamble or s.heading]
