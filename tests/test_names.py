@@ -130,3 +130,28 @@ def test_the_committed_titles_are_the_generators_output() -> None:
         sys.path.remove(str(REPO / "tests" / "tools"))
     committed = (REPO / "matcher" / "icd10cm_titles.tsv").read_text(encoding="utf-8")
     assert committed == expected
+
+
+# --- brand names ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("concept", "display"),
+    [
+        ("benzodiazepines", "Versed 5 mg/mL injection"),
+        ("benzodiazepines", "LIBRIUM 10 mg capsule"),
+        ("sympathomimetics", "Afrin 12 hour nasal spray"),
+        ("xanthines", "Lufyllin 400 mg"),
+    ],
+)
+def test_brand_names_alone_are_members(folder: TrialFolder, concept: str, display: str) -> None:
+    assert current(folder, concept, display)[0] == "met"
+
+
+def test_brand_level_xanthine_codes_are_members(folder: TrialFolder) -> None:
+    trial = one_criterion_trial(
+        folder, "medication: {concept: xanthines, current: true}", kind="exclusion"
+    )
+    record = {"system": "rxnorm", "code": "93181", "start": "2026-01-01", "status": "active"}
+    (criterion,) = check_both(trial, {"medications": [record]}, AS_OF).criteria
+    assert criterion.outcome.value == "met"
