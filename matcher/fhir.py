@@ -13,7 +13,8 @@ final result or an exact number, or are of a type listed in ``_UNMAPPED``. The c
 of Encounters, Claims and ExplanationOfBenefits are uncertain conditions (``_Reader.diagnoses``).
 Other resource types (Procedure, AllergyIntolerance, ...) carry no fact matcher reads.
 
-Versions. STU3 is read where it agrees with R4 (bare status codes, ``MedicationStatement.taken``).
+Versions. STU3 is read where it agrees with R4 (bare status codes, ``MedicationStatement.taken``),
+and so is R5 (the ``medication`` CodeableReference, ``occurence[x]``, status ``recorded``).
 DSTU2 (``MedicationOrder``, ``Condition.patient``, ``MedicationStatement.wasNotTaken``, a declared
 ``fhirVersion`` before 3.0) raises ``PatientError`` with code ``unsupported-fhir-version``.
 
@@ -280,6 +281,8 @@ _MEDICATION_STATUS: Final[Mapping[str, MedicationStatus | None]] = {
     "not-taken": MedicationStatus.NOT_TAKEN,
     "unknown": MedicationStatus.UNKNOWN,
     "entered-in-error": None,
+    # R5 MedicationStatement: "recorded" says it was recorded, not whether it goes on.
+    "recorded": MedicationStatus.UNKNOWN,
 }
 #: MedicationDispense.status: prepared but not handed over is not use yet.
 _DISPENSE_STATUS: Final[Mapping[str, MedicationStatus | None]] = {
@@ -1014,7 +1017,7 @@ class _Reader:
             if status is MedicationStatus.COMPLETED and end is None:
                 status = MedicationStatus.UNKNOWN  # handed over, for a time nobody recorded
         elif resource.kind == "MedicationAdministration":
-            start, end = self.statement_dates(node, path, where, instant=True)
+            start, end = self.statement_dates(node, path, where, instant=True, r5=True)
         else:
             start, end = self.statement_dates(node, path, where)
             taken = self.text(node, path, "taken")  # STU3: y | n | unk | na
@@ -1043,6 +1046,13 @@ class _Reader:
             return concept, _at(path, "medicationCodeableConcept")
         at = _at(path, "medicationReference")
         reference = self.node(node, path, "medicationReference")
+        r5 = self.node(node, path, "medication")  # R5: a CodeableReference
+        if reference is None and r5 is not None:
+            concept = self.concept(r5, _at(path, "medication"), "concept")
+            if concept is not None and not concept.empty:
+                return concept, _at(_at(path, "medication"), "concept")
+            at = _at(_at(path, "medication"), "reference")
+            reference = self.node(r5, _at(path, "medication"), "reference")
         target = self.text(reference, at, "reference")
         name = self.text(reference, at, "display")
         found = self.resolve(target, resource) if target else None
@@ -1095,19 +1105,29 @@ class _Reader:
         return start, end
 
     def statement_dates(
-        self, node: _Node, path: str, where: dict[str, str], *, instant: bool = False
+        self,
+        node: _Node,
+        path: str,
+        where: dict[str, str],
+        *,
+        instant: bool = False,
+        r5: bool = False,
     ) -> tuple[PartialDate | None, PartialDate | None]:
         """``effective[x]``: a dateTime starts a statement (``instant``: it is the whole
-        administration, start and end), a Period gives start and end."""
-        start = self.date(node, path, "effectiveDateTime")
+        administration, start and end), a Period gives start and end. With ``r5``, R5's name
+        ``occurence[x]`` is read when ``effective[x]`` is absent."""
+        prefix = "effective"
+        if r5 and "effectiveDateTime" not in node and "effectivePeriod" not in node:
+            prefix = "occurence"
+        start = self.date(node, path, f"{prefix}DateTime")
         if start is not None:
-            where["start"] = _at(path, "effectiveDateTime")
+            where["start"] = _at(path, f"{prefix}DateTime")
             if instant:
                 where["end"] = where["start"]
                 return start, start
             return start, None
-        period = self.node(node, path, "effectivePeriod")
-        at = _at(path, "effectivePeriod")
+        period = self.node(node, path, f"{prefix}Period")
+        at = _at(path, f"{prefix}Period")
         where["start"], where["end"] = _at(at, "start"), _at(at, "end")
         return self.date(period, at, "start"), self.date(period, at, "end")
 

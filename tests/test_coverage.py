@@ -494,3 +494,29 @@ def test_encounter_reasons_are_uncertain_conditions_unless_a_condition_holds_the
     ]
     result = matcher.check(patient, trials, as_of=AS_OF)
     assert criterion(result, "NCT04650074", "epilepsy")[0] == "unknown"  # never met
+
+
+def test_r5_medication_elements_are_read() -> None:
+    statement = {
+        "resourceType": "MedicationStatement",
+        "status": "recorded",
+        "medication": {"concept": {"coding": [{"system": RXNORM, "code": "2598"}]}},
+        "effectiveDateTime": "2026-11-01",
+    }
+    given = {
+        "resourceType": "MedicationAdministration",
+        "status": "completed",
+        "medication": {"concept": {"text": "midazolam"}},
+        "occurenceDateTime": "2026-11-20",
+    }
+    patient = patient_from_fhir(bundle(statement, given))
+    assert patient.medications == (
+        Medication(system=RXNORM, code="2598", start=PartialDate(2026, 11, 1), status="unknown"),
+        Medication(
+            display="midazolam",
+            start=PartialDate(2026, 11, 20),
+            end=PartialDate(2026, 11, 20),
+            status="completed",
+        ),
+    )
+    assert patient.skipped == ()
