@@ -313,3 +313,26 @@ def test_library_screen_returns_arrow_tables_equal_to_the_files(tmp_path: Path) 
     )
     with pytest.raises(matcher.InputError):
         matcher.screen(BULK, trials, as_of=datetime.date(2026, 11, 21), without=["nothing"])
+
+
+def test_the_manifest_decides_which_files_are_read(tmp_path: Path) -> None:
+    """A manifest that lists no MedicationRequest output: the file beside it is not read, and
+    the medications section is not reviewed ("no ketamine on record" proves nothing)."""
+    export = tmp_path / "export"
+    shutil.copytree(BULK, export)
+    outputs = [
+        {"type": kind, "url": f"https://example.com/files/{kind}.000.ndjson"}
+        for kind in ("Patient", "Condition")
+    ]
+    manifest = {"transactionTime": "2024-08-06T18:12:57Z", "output": outputs, "error": []}
+    (export / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    status, out = screen(tmp_path, str(export), "--trial", "NCT00579085")
+    assert status == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["resource_types"] == ["Condition", "Patient"]
+    rows = read_csv(out / "criteria.csv")
+    assert {r["outcome"] for r in rows if r["criterion"] == "ketamine_naive"} == {"unknown"}
+    full_status, full = screen(tmp_path, str(BULK), "--trial", "NCT00579085", name="full")
+    assert full_status == 0
+    rows = read_csv(full / "criteria.csv")
+    assert {r["outcome"] for r in rows if r["criterion"] == "ketamine_naive"} == {"met"}
