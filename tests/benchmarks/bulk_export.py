@@ -60,6 +60,17 @@ def _when(rng: random.Random, most: int) -> str:
     return f"{day.isoformat()}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00-05:00"
 
 
+def _record_code(
+    rng: random.Random, members: list[tuple[str, str, str]], other: tuple[str, int, str]
+) -> tuple[str, str, str]:
+    """A quarter of the records hold a concept-set member; the rest a random code of ``other``'s
+    system, with as many digits as its lowest number, and its display."""
+    if rng.random() < 0.25:
+        return rng.choice(members)
+    system, lowest, display = other
+    return system, str(rng.randint(lowest, lowest * 10)), display
+
+
 def _coding(system: str, code: str, display: str) -> dict[str, Any]:
     return {
         "coding": [{"system": _SYSTEMS[system], "code": code, "display": display}],
@@ -113,14 +124,9 @@ def generate(folder: Path, patients: int, seed: int = 16) -> dict[str, int]:
             write("Patient", patient)
             subject = {"reference": f"Patient/{pid}"}
             for _ in range(rng.randint(4, 16)):
-                if rng.random() < 0.25:
-                    system, code, display = rng.choice(conditions)
-                else:
-                    system, code, display = (
-                        "snomed",
-                        str(rng.randint(10**8, 10**9)),
-                        "Finding (finding)",
-                    )
+                system, code, display = _record_code(
+                    rng, conditions, ("snomed", 10**8, "Finding (finding)")
+                )
                 status = rng.choice(["active", "active", "resolved", "inactive"])
                 onset = _when(rng, 9000)
                 condition: dict[str, Any] = {
@@ -139,14 +145,9 @@ def generate(folder: Path, patients: int, seed: int = 16) -> dict[str, int]:
                     condition["abatementDateTime"] = max(onset, _when(rng, 3000))
                 write("Condition", condition)
             for _ in range(rng.randint(4, 16)):
-                if rng.random() < 0.25:
-                    system, code, display = rng.choice(drugs)
-                else:
-                    system, code, display = (
-                        "rxnorm",
-                        str(rng.randint(10**6, 10**7)),
-                        "Other 10 MG Oral Tablet",
-                    )
+                system, code, display = _record_code(
+                    rng, drugs, ("rxnorm", 10**6, "Other 10 MG Oral Tablet")
+                )
                 write(
                     "MedicationRequest",
                     {
