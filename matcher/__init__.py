@@ -5,19 +5,23 @@ trial the engine says whether the patient is eligible, ineligible or undetermine
 criterion, with the records that decided each one, the facts that are missing, and the items a
 clinician must confirm.
 
-The pipeline, one module per stage, data flowing one way::
+The layout is the architecture: two inputs, one evaluation, several outputs. Data flows one way,
+and import-linter checks the direction (``[tool.importlinter]`` in pyproject.toml)::
 
-    source      bytes -> plain data with line:column for every value        (matcher.source)
-    schema      plain data -> validated criteria models                     (matcher.schema)
-    compile     models + concept sets -> immutable, resolved rule trees     (matcher.compile)
-    facts       patient + as-of date -> normalised, indexed records          (matcher.facts)
-    engine      rule leaves decided on the facts                             (matcher.engines)
-    evaluate    leaves -> criteria -> verdicts, scores, ranking              (matcher.evaluate)
-    explain     results -> text for people (JSON comes from ``as_dict``)      (matcher.explain)
+    core        errors, located YAML/JSON reading, dates, codes, outcomes   (matcher.core)
+    criteria    trial files -> validated models -> compiled rule trees      (matcher.criteria)
+    patient     a profile or a FHIR R4 Bundle -> a Patient                  (matcher.patient.model)
+    evaluation  patient + as-of date -> facts; engines decide the leaves;   (matcher.evaluation)
+                criteria -> verdicts, scores, ranking, as results
+    render      results -> text for people (JSON comes from ``as_dict``)    (matcher.render)
+    api         the entry points below, re-exported here                    (matcher.api)
+    cli, service, panel, importers: the applications built on the API       (matcher.cli, ...)
 
-Beside the pipeline: ``matcher.importers`` writes draft trial files from registry records
-(``matcher import ctgov``), and ``matcher.sites`` measures the distance from a patient to a
-trial's recruiting sites (``matcher check --near``, the service's ``zipCode``).
+criteria and patient never import each other (the example patients in trial files aside); core
+imports nothing of matcher. ``matcher.importers`` writes draft trial files from registry records
+(``matcher import ctgov``), ``matcher.criteria.sites`` measures the distance from a patient to a
+trial's recruiting sites (``matcher check --near``, the service's ``zipCode``), and
+``matcher.panel`` screens whole panels (``matcher screen``).
 
 Typical use::
 
@@ -39,8 +43,7 @@ from matcher.api import (
     patient_from_text,
     screen,
 )
-from matcher.compile import Catalog, CompiledTrial
-from matcher.errors import (
+from matcher.core.errors import (
     CriteriaError,
     Diagnostic,
     EngineError,
@@ -48,7 +51,10 @@ from matcher.errors import (
     MatcherError,
     PatientError,
 )
-from matcher.patient import (
+from matcher.core.outcome import Outcome, ReviewKind, Verdict
+from matcher.criteria.compiler import Catalog, CompiledTrial
+from matcher.evaluation.results import CheckResult, CriterionResult, ReviewItem, TrialResult
+from matcher.patient.model import (
     Condition,
     LactationStatus,
     Medication,
@@ -56,8 +62,6 @@ from matcher.patient import (
     Patient,
     PregnancyStatus,
 )
-from matcher.results import CheckResult, CriterionResult, ReviewItem, TrialResult
-from matcher.schema import Outcome, ReviewKind, Verdict
 
 __all__ = [
     "Catalog",

@@ -15,24 +15,25 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from matcher.bundled import bundled_catalog_dir
-from matcher.compile import Catalog, CompiledTrial, load_catalog
-from matcher.engines import get_engine
-from matcher.errors import Diagnostic, InputError, PatientError
-from matcher.evaluate import check_facts, prepare
-from matcher.patient import Patient
-from matcher.results import CheckResult
-from matcher.source import Document, SourceProblems, check_size, decode, parse_text, read_text
-from matcher.validation import diagnostics_from_validation, kind_of
+from matcher.core.errors import Diagnostic, InputError
+from matcher.criteria.bundled import bundled_catalog_dir
+from matcher.criteria.compiler import Catalog, CompiledTrial, load_catalog
+from matcher.evaluation.engines import ENGINES, get_engine
+from matcher.evaluation.evaluate import check_facts, prepare
+from matcher.evaluation.examples import ExampleReport, run_examples
+from matcher.evaluation.results import CheckResult
+from matcher.patient.load import load_patient, patient_from_data, patient_from_text
+from matcher.patient.model import Patient
 
 __all__ = [
+    "ENGINES",
+    "ExampleReport",
     "check",
     "load_patient",
     "load_trials",
     "patient_from_data",
     "patient_from_text",
+    "run_examples",
     "screen",
 ]
 
@@ -69,63 +70,6 @@ def load_trials(*paths: PathLike, strict: bool = True) -> Catalog:
         (time.perf_counter() - started) * 1000,
     )
     return catalog
-
-
-def patient_from_data(
-    data: Any, *, source: str = "<patient>", document: Document | None = None
-) -> Patient:
-    """A ``Patient`` from parsed JSON/YAML: a patient profile, or a FHIR R4 Bundle or Patient.
-
-    Raises ``PatientError`` naming each invalid field.
-    """
-    if isinstance(data, dict) and "resourceType" in data:
-        from matcher.fhir import patient_from_fhir  # FHIR support loads only when needed
-
-        return patient_from_fhir(data, source=source)
-    if not isinstance(data, dict):
-        raise PatientError(
-            [
-                Diagnostic(
-                    "not-a-mapping",
-                    f"a patient file holds a mapping of fields, not {kind_of(data)}",
-                    source,
-                    1 if document else 0,
-                    1 if document else 0,
-                )
-            ]
-        )
-    doc = document or Document(source, data, private=True)
-    try:
-        patient = Patient.model_validate(data)
-    except ValidationError as exc:
-        raise PatientError(diagnostics_from_validation(exc, doc, Patient)) from None
-    return patient.with_origin(source, {"birth_date": doc.locate(("birth_date",))})
-
-
-def load_patient(path: PathLike) -> Patient:
-    """Read a patient file: YAML or JSON patient profile, or a FHIR R4 Bundle (JSON)."""
-    return patient_from_text(read_text(Path(path)), source=str(path))
-
-
-def patient_from_text(text: str | bytes, *, source: str = "<patient>") -> Patient:
-    """``load_patient`` for text already in memory (a request body, standard input); ``source``
-    names it in error messages. Bytes are decoded as UTF-8; the size caps of files apply."""
-    if not isinstance(text, str | bytes):
-        raise InputError(
-            Diagnostic(
-                "invalid-argument",
-                f"patient_from_text takes text (str) or bytes, not {type(text).__name__}",
-                source,
-            )
-        )
-    check_size(text, source)
-    if isinstance(text, bytes):
-        text = decode(text, source)
-    try:
-        document = parse_text(text, source, private=True)
-    except SourceProblems as exc:
-        raise PatientError(exc.diagnostics) from None
-    return patient_from_data(document.data, source=source, document=document)
 
 
 def check(

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import matcher
-from matcher.compile import CompiledTrial
-from matcher.results import TrialResult
-from matcher.schema import Verdict
+from matcher.core.outcome import Verdict
+from matcher.criteria.compiler import CompiledTrial
+from matcher.evaluation.results import TrialResult
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

@@ -24,8 +24,8 @@ from helpers import BASE_TRIAL, DATA, TrialFolder
 
 import matcher
 from matcher.cli import main
-from matcher.errors import Diagnostic
-from matcher.source import SourceProblems, parse_text
+from matcher.core.errors import Diagnostic
+from matcher.core.source import SourceProblems, parse_text
 
 AS_OF = date(2026, 11, 21)
 MB = 1024 * 1024

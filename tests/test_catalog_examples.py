@@ -11,8 +11,8 @@ import pytest
 from helpers import reachable_verdicts
 
 import matcher
-from matcher.compile import Catalog
-from matcher.examples import run_examples
+from matcher.criteria.compiler import Catalog
+from matcher.evaluation.examples import run_examples
 
 
 @pytest.fixture(scope="module")

@@ -36,8 +36,8 @@ from typing import Any
 import pytest
 
 import matcher
-from matcher.compile import Catalog, CompiledTrial
-from matcher.schema import Outcome
+from matcher.core.outcome import Outcome
+from matcher.criteria.compiler import Catalog, CompiledTrial
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 PATIENTS = GOLDEN / "patients"

@@ -16,9 +16,9 @@ import pytest
 from helpers import TrialFolder, check_both, one_criterion_trial
 
 import matcher
-from matcher.codes import INVISIBLE, canonical_code, canonical_system, code_problem
-from matcher.concepts import normalise_name
-from matcher.results import TrialResult
+from matcher.core.codes import INVISIBLE, canonical_code, canonical_system, code_problem
+from matcher.criteria.concepts import normalise_name
+from matcher.evaluation.results import TrialResult
 
 pytest.importorskip("durable_rules_engine")
 

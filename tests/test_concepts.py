@@ -11,8 +11,8 @@ import yaml
 from helpers import DATA
 
 import matcher
-from matcher.concepts import ConceptKind, ConceptLibrary, ConceptSet, normalise_name
-from matcher.patient import Coding
+from matcher.criteria.concepts import ConceptKind, ConceptLibrary, ConceptSet, normalise_name
+from matcher.patient.model import Coding
 
 EXPECTATIONS: list[dict[str, Any]] = yaml.safe_load(
     (DATA / "synthea_concepts.yaml").read_text(encoding="utf-8")
@@ -99,7 +99,7 @@ def test_condition_names_keep_their_numbers() -> None:
 
 
 def test_every_set_is_listed_by_the_cli_renderer() -> None:
-    from matcher.explain import render_concepts
+    from matcher.render.text import render_concepts
 
     listed = [line.split()[0] for line in render_concepts(LIBRARY).splitlines()[1:]]
     assert listed == sorted(LIBRARY.sets)

@@ -17,7 +17,7 @@ import pytest
 from helpers import DATA, REPO
 
 import matcher
-from matcher.engines import get_engine
+from matcher.evaluation.engines import get_engine
 
 THREADS = 8
 DATES = (date(2026, 11, 21), date(2025, 3, 1), date(2031, 7, 15))

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 import matcher
-from matcher.dates import PartialDate
-from matcher.errors import PatientError
-from matcher.explain import render_check
-from matcher.fhir import patient_from_fhir
-from matcher.patient import Medication, Observation, Skipped
+from matcher.core.dates import PartialDate
+from matcher.core.errors import PatientError
+from matcher.patient.fhir import patient_from_fhir
+from matcher.patient.model import Medication, Observation, Skipped
+from matcher.render.text import render_check
 
 AS_OF = date(2026, 11, 21)
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"

@@ -8,7 +8,7 @@ import pytest
 from helpers import BASE_TRIAL, TrialFolder
 
 import matcher
-from matcher.errors import CriteriaError, Diagnostic, excerpt
+from matcher.core.errors import CriteriaError, Diagnostic, excerpt
 
 NAME = "NCT00000001.yaml"
 

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from pydantic_core import PydanticCustomError
 
-from matcher.dates import Duration, PartialDate, TimeUnit, age_on
+from matcher.core.dates import Duration, PartialDate, TimeUnit, age_on
 
 
 @pytest.mark.parametrize(

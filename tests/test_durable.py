@@ -1,4 +1,5 @@
-"""The guardrails of the durable-rules engine (``matcher.engines.durable``), one test or more each.
+"""The guardrails of the durable-rules engine (``matcher.evaluation.engines.durable``), one test or
+more each.
 
 durable-rules 2.0.28 has traps that give wrong answers or crash the process instead of raising
 (see the module docstring). These tests pin the defences: no Host and no threads, sessions always
@@ -31,12 +32,12 @@ from test_engines_differential import comparable, generate
 
 import matcher
 from matcher.cli import main
-from matcher.compile import Catalog
-from matcher.engines import durable, get_engine
-from matcher.engines.durable import DurableEngine, _Native
-from matcher.engines.python import PYTHON_ENGINE
-from matcher.errors import EngineError
-from matcher.evaluate import check_facts, prepare
+from matcher.core.errors import EngineError
+from matcher.criteria.compiler import Catalog
+from matcher.evaluation.engines import durable, get_engine
+from matcher.evaluation.engines.durable import DurableEngine, _Native
+from matcher.evaluation.engines.python import PYTHON_ENGINE
+from matcher.evaluation.evaluate import check_facts, prepare
 
 AS_OF = date(2026, 11, 21)
 VETERAN = DATA / "patients" / "veteran.yaml"

@@ -45,13 +45,13 @@ from helpers import REPO, reachable_verdicts
 from pydantic import ValidationError
 
 import matcher
-from matcher.compile import Catalog
-from matcher.concepts import ConceptKind
-from matcher.dates import Duration, add_months
-from matcher.engines.durable import durable_engine
-from matcher.engines.python import match
-from matcher.evaluate import prepare
-from matcher.examples import run_examples
+from matcher.core.dates import Duration, add_months
+from matcher.criteria.compiler import Catalog
+from matcher.criteria.concepts import ConceptKind
+from matcher.evaluation.engines.durable import durable_engine
+from matcher.evaluation.engines.python import match
+from matcher.evaluation.evaluate import prepare
+from matcher.evaluation.examples import run_examples
 
 PATIENTS = 3000
 SEED = 20261121

@@ -14,7 +14,7 @@ import pytest
 from helpers import BASE_TRIAL, TrialFolder
 
 import matcher
-from matcher.results import CriterionResult, TrialResult
+from matcher.evaluation.results import CriterionResult, TrialResult
 
 AS_OF = date(2026, 11, 21)
 

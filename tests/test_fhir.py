@@ -1,4 +1,5 @@
-"""FHIR R4 input (``matcher.fhir``): eight Synthea bundles and hand-made bundles, whole structures.
+"""FHIR R4 input (``matcher.patient.fhir``): eight Synthea bundles and hand-made bundles, whole
+structures.
 
 The Synthea expectations were read from the JSON once, by a separate script, and are the golden
 truth here; the hand-made bundles in ``tests/data/fhir/`` cover what Synthea lacks.
@@ -19,11 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import matcher
-from matcher.dates import PartialDate
-from matcher.errors import Diagnostic, PatientError
-from matcher.facts import PatientFacts
-from matcher.fhir import MILITARY_STATUS_EXTENSION, patient_from_fhir
-from matcher.patient import (
+from matcher.core.dates import PartialDate
+from matcher.core.errors import Diagnostic, PatientError
+from matcher.evaluation.facts import PatientFacts
+from matcher.patient.fhir import MILITARY_STATUS_EXTENSION, patient_from_fhir
+from matcher.patient.model import (
     Condition,
     LactationStatus,
     Medication,

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 import matcher
-from matcher.fhir import patient_from_fhir
-from matcher.patient import Patient
+from matcher.patient.fhir import patient_from_fhir
+from matcher.patient.model import Patient
 
 DATA = Path(__file__).resolve().parent / "data" / "fhir"
 FILES = sorted(

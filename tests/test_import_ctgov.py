@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import matcher
-from matcher.concepts import bundled_concepts_dir, load_concepts
+from matcher.criteria.concepts import bundled_concepts_dir, load_concepts
+from matcher.criteria.schema import TrialFile
 from matcher.importers.ctgov import RecordError, draft_trial, drafts_from_text
 from matcher.importers.text import split_criteria
-from matcher.schema import TrialFile
 
 CTGOV = DATA / "ctgov"
 GOLDEN = CTGOV / "golden"

@@ -20,8 +20,8 @@ from helpers import BASE_TRIAL, DATA, TrialFolder
 
 import matcher
 from matcher.cli import main
-from matcher.dates import PartialDate
-from matcher.errors import Diagnostic
+from matcher.core.dates import PartialDate
+from matcher.core.errors import Diagnostic
 
 AS_OF = date(2026, 11, 21)
 MB = 1024 * 1024

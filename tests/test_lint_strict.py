@@ -12,7 +12,7 @@ import pytest
 from helpers import BASE_TRIAL, DATA, TrialFolder
 
 from matcher.cli import main
-from matcher.lint import loinc_problem, rxnorm_problem, snomed_problem, tabular_release
+from matcher.criteria.lint import loinc_problem, rxnorm_problem, snomed_problem, tabular_release
 
 pytest.importorskip("simple_icd_10_cm")
 
@@ -151,7 +151,7 @@ def test_the_bundled_catalog_is_clean_under_lint_strict(
 def test_lint_strict_without_its_package_exits_with_status_5(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from matcher import lint
+    from matcher.criteria import lint
 
     monkeypatch.setitem(sys.modules, "simple_icd_10_cm", None)  # import raises
     lint._icd10cm.cache_clear()
@@ -172,7 +172,8 @@ import sys
 from matcher.cli import main
 status = main(["check", {str(DATA / "patients" / "veteran.yaml")!r}, "--as-of", "2026-11-21",
                "--format", "json"])
-print(status, "simple_icd_10_cm" in sys.modules, "matcher.lint" in sys.modules, file=sys.stderr)
+print(status, "simple_icd_10_cm" in sys.modules, "matcher.criteria.lint" in sys.modules,
+file=sys.stderr)
 """
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False

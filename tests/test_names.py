@@ -10,7 +10,7 @@ import pytest
 from helpers import TrialFolder, check_both, one_criterion_trial
 
 import matcher
-from matcher.concepts import ConceptLibrary, normalise_name
+from matcher.criteria.concepts import ConceptLibrary, normalise_name
 
 pytest.importorskip("durable_rules_engine")
 
@@ -128,7 +128,7 @@ def test_the_committed_titles_are_the_generators_output() -> None:
         expected = icd10cm_titles.main()
     finally:
         sys.path.remove(str(REPO / "tests" / "tools"))
-    committed = (REPO / "matcher" / "icd10cm_titles.tsv").read_text(encoding="utf-8")
+    committed = (REPO / "matcher" / "criteria" / "icd10cm_titles.tsv").read_text(encoding="utf-8")
     assert committed == expected
 
 

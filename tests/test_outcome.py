@@ -6,8 +6,7 @@ import itertools
 
 import pytest
 
-from matcher.outcome import MET, NOT_MET, UNKNOWN, all_of, any_of, negate
-from matcher.schema import Outcome
+from matcher.core.outcome import MET, NOT_MET, UNKNOWN, Outcome, all_of, any_of, negate
 
 VALUES = (MET, NOT_MET, UNKNOWN)
 

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 import matcher
-from matcher.engines import get_engine
+from matcher.evaluation.engines import get_engine
 
 AS_OF = date(2026, 11, 21)
 

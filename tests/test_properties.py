@@ -47,11 +47,11 @@ from hypothesis import strategies as st
 
 import matcher
 from matcher.cli import main
-from matcher.errors import CODES
-from matcher.examples import run_examples
-from matcher.explain import render_check, render_trial
-from matcher.patient import ClinicalStatus, MedicationStatus, VerificationStatus
-from matcher.source import SourceProblems, parse_text, parse_yaml
+from matcher.core.errors import CODES
+from matcher.core.source import SourceProblems, parse_text, parse_yaml
+from matcher.evaluation.examples import run_examples
+from matcher.patient.model import ClinicalStatus, MedicationStatus, VerificationStatus
+from matcher.render.text import render_check, render_trial
 
 EXAMPLES = int(os.environ.get("MATCHER_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
@@ -66,7 +66,7 @@ FUZZ = settings(
 
 CATALOG = matcher.load_trials()
 #: The durable engine is young; before its module existed, asking for it could not work at all.
-DURABLE_WRITTEN = importlib.util.find_spec("matcher.engines.durable") is not None
+DURABLE_WRITTEN = importlib.util.find_spec("matcher.evaluation.engines.durable") is not None
 CRITERIA = REPO / "criteria"
 AS_OF = date(2026, 11, 21)
 

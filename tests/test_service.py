@@ -29,7 +29,7 @@ from helpers import BASE_TRIAL, DATA, REPO, TrialFolder
 from service_helpers import MATCHER, Server, diagnostics, free_port, mitre_sample, with_parameters
 
 import matcher
-from matcher.explain import render_trial
+from matcher.render.text import render_trial
 from matcher.service.fhir import match_grade
 
 GOLDEN = DATA / "service"  # golden answers, and the veteran as a FHIR Bundle

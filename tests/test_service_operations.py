@@ -18,7 +18,7 @@ import pytest
 from service_helpers import Server, diagnostics, mitre_sample
 
 import matcher
-from matcher.bundled import bundled_catalog_dir
+from matcher.criteria.bundled import bundled_catalog_dir
 from matcher.service import Settings, create_app
 
 KEYS = ("first-key-0123456789", "second-key-9876543210")

@@ -15,8 +15,8 @@ from fhir.resources.R4B.bundle import Bundle
 from helpers import DATA
 from service_helpers import Server, mitre_sample, with_parameters
 
+from matcher.criteria.sites import distance_km, zip_point
 from matcher.service.search import read_parameters
-from matcher.sites import distance_km, zip_point
 
 DRAFTS = DATA / "ctgov" / "golden"
 AS_OF = "2026-11-21"

@@ -14,7 +14,7 @@ import pytest
 from helpers import TrialFolder, check_both, one_criterion_trial
 
 import matcher
-from matcher.results import TrialResult
+from matcher.evaluation.results import TrialResult
 
 DURABLE = pytest.importorskip("durable_rules_engine")
 

@@ -15,8 +15,8 @@ import pytest
 from helpers import BASE_TRIAL, TrialFolder
 
 import matcher
-from matcher.evaluate import SCORE_BANDS
-from matcher.results import TrialResult
+from matcher.evaluation.evaluate import SCORE_BANDS
+from matcher.evaluation.results import TrialResult
 
 AS_OF = date(2026, 11, 21)
 HEAD = BASE_TRIAL.split("inclusion:\n")[0]

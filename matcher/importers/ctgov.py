@@ -51,13 +51,13 @@ from typing import Any, Final
 
 import yaml
 
-from matcher.concepts import ConceptSet
-from matcher.errors import Diagnostic, MatcherError
+from matcher.core.errors import Diagnostic, MatcherError
+from matcher.core.source import SourceProblems, parse_json
+from matcher.criteria.concepts import ConceptSet
+from matcher.criteria.schema import Phase, RecruitmentStatus, TrialFile
 from matcher.importers.recognise import Recogniser
 from matcher.importers.text import Item, Section, split_criteria, unescape
 from matcher.importers.yaml_out import COMMENT, render
-from matcher.schema import Phase, RecruitmentStatus, TrialFile
-from matcher.source import SourceProblems, parse_json
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from matcher.concepts import ConceptKind, ConceptSet
+from matcher.criteria.concepts import ConceptKind, ConceptSet
 
 __all__ = ["Proposal", "Recogniser"]
 

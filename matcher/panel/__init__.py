@@ -1,7 +1,7 @@
 """Panel screening: a whole panel in (a FHIR Bulk export, NDJSON, patient files, JSONL of
 profiles), verdicts, a long criterion table, attrition funnels and missing facts out.
 
-    reading    inputs -> one patient at a time, grouped on disk, mapped by matcher.fhir
+    reading    inputs -> one patient at a time, grouped on disk, mapped by matcher.patient.fhir
     batch      the batch engine protocol (patients in, an outcome matrix out, explanations on
                demand) and the row engine that implements it over matcher.check
     screen     batches -> engine -> sinks (tables on disk, the tally), worker processes

@@ -9,15 +9,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from matcher.compile import Catalog, CompiledTrial
-from matcher.errors import Diagnostic, InputError
+from matcher.core.errors import Diagnostic, InputError
+from matcher.criteria.compiler import Catalog, CompiledTrial
 from matcher.panel.attrition import MissingFact, Tally, TrialAttrition
 from matcher.panel.batch import OutcomeMatrix
 from matcher.panel.batch import without as switch_off
 from matcher.panel.reading import PanelItem, read_panel
 from matcher.panel.screen import ScreenSummary, get_batch_engine, matrix_rows, run_screen, shapes
 from matcher.panel.tables import COLUMNS, require_pyarrow
-from matcher.patient import Patient
+from matcher.patient.model import Patient
 
 __all__ = ["ScreenResult", "screen"]
 

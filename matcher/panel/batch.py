@@ -12,8 +12,8 @@ adopt it as the engine contract for batches:
 Codes. Criterion outcomes are ``NOT_MET`` 0, ``UNKNOWN`` 1, ``MET`` 2 -- the three-valued logic
 on small integers (and = min, or = max, not = 2 - x) -- and ``REVIEW`` 3 for a criterion a person
 must decide (never part of the logic). Verdicts are ``INELIGIBLE`` 0, ``UNDETERMINED`` 1,
-``ELIGIBLE`` 2. ``alive`` is the implicit criterion of ``matcher.evaluate``: 2 unless the patient
-may have died by the as-of date.
+``ELIGIBLE`` 2. ``alive`` is the implicit criterion of ``matcher.evaluation.evaluate``: 2 unless the
+patient may have died by the as-of date.
 
 ``RowEngine`` implements the protocol with the python engine, patient by patient: its matrix is
 ``matcher.check``'s answer, code for code. Trials keep their file order in a matrix (``check``
@@ -27,11 +27,12 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Final, Literal, Protocol
 
-from matcher.api import check
-from matcher.compile import CompiledTrial
-from matcher.patient import Patient
-from matcher.results import CheckResult, TrialResult
-from matcher.schema import Outcome, Verdict
+from matcher.core.outcome import Outcome, Verdict
+from matcher.criteria.compiler import CompiledTrial
+from matcher.evaluation.engines import get_engine
+from matcher.evaluation.evaluate import check_facts, prepare
+from matcher.evaluation.results import CheckResult, TrialResult
+from matcher.patient.model import Patient
 
 __all__ = [
     "ELIGIBLE",
@@ -143,7 +144,7 @@ class RowEngine:
         columns = [TrialColumns(s, [], [], [], [], []) for s in shapes]
         alive: list[int] = []
         for patient in patients:
-            result = check(patient, trials, as_of=as_of)
+            result = _check(patient, trials, as_of)
             by_id = {r.trial: r for r in result.trials}
             state = MET
             for column in columns:
@@ -155,7 +156,12 @@ class RowEngine:
     def explain(
         self, patient: Patient, trials: Sequence[CompiledTrial], as_of: date
     ) -> CheckResult:
-        return check(patient, trials, as_of=as_of)
+        return _check(patient, trials, as_of)
+
+
+def _check(patient: Patient, trials: Sequence[CompiledTrial], as_of: date) -> CheckResult:
+    """``matcher.check`` with the python engine, for patients the panel reader made."""
+    return check_facts(prepare(patient, as_of), tuple(trials), get_engine("python"), None)
 
 
 def _add(column: TrialColumns, result: TrialResult) -> int:

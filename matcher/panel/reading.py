@@ -6,7 +6,7 @@ Inputs (``read_panel``):
   command line: one resource per line. Resources are grouped by patient (``subject`` or
   ``patient`` reference) across files in an on-disk SQLite table, so a panel never becomes one
   object graph in memory; each patient's resources become one Bundle, and the Bundle goes through
-  ``matcher.fhir`` -- the mapping ``matcher check`` uses, not a second one. ``Medication``
+  ``matcher.patient.fhir`` -- the mapping ``matcher check`` uses, not a second one. ``Medication``
   resources are kept by id and added to the Bundle of each patient whose requests refer to them.
 - a **folder of patient files** (profiles or Bundles, ``.json``/``.yaml``/``.yml``), or one file;
 - a **JSONL file of profiles** (``.jsonl``): one profile, Bundle or Patient per line.
@@ -36,10 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, get_args
 
-from matcher.api import load_patient, patient_from_data
-from matcher.errors import Diagnostic, InputError, MatcherError
-from matcher.patient import Patient
-from matcher.source import decode
+from matcher.core.errors import Diagnostic, InputError, MatcherError
+from matcher.core.source import decode
+from matcher.patient.load import load_patient, patient_from_data
+from matcher.patient.model import Patient
 
 __all__ = ["PanelItem", "PanelSource", "PanelStats", "RawPatient", "map_raw", "read_panel"]
 
@@ -301,8 +301,8 @@ def _raw(
 
 
 def map_raw(raw: RawPatient) -> PanelItem:
-    """One Bulk patient through ``matcher.fhir``: a Bundle of its lines, diagnostics mapped back
-    to ``file:line`` and the path inside the line's resource."""
+    """One Bulk patient through ``matcher.patient.fhir``: a Bundle of its lines, diagnostics mapped
+    back to ``file:line`` and the path inside the line's resource."""
     places: list[tuple[str, int]] = []
     entries: list[dict[str, Any]] = []
     for file, line, text in raw.lines:

@@ -22,8 +22,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from matcher.compile import CompiledTrial
-from matcher.errors import EngineError, PatientError
+from matcher.core.errors import EngineError, PatientError
+from matcher.criteria.compiler import CompiledTrial
 from matcher.panel.attrition import Tally, TrialAttrition
 from matcher.panel.batch import (
     OUTCOME_NAMES,
@@ -35,7 +35,7 @@ from matcher.panel.batch import (
 )
 from matcher.panel.reading import PanelItem, PanelSource, RawPatient, map_raw
 from matcher.panel.tables import open_table
-from matcher.patient import Patient
+from matcher.patient.model import Patient
 
 __all__ = ["ENGINES", "FileSink", "ScreenSummary", "Sink", "get_batch_engine", "run_screen"]
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Final, Literal
 
-from matcher.errors import EngineError
+from matcher.core.errors import EngineError
 
 __all__ = ["COLUMNS", "FORMATS", "TableWriter", "open_table"]
 

@@ -60,8 +60,8 @@ from starlette.routing import BaseRoute, Match
 
 import matcher
 from matcher import CheckResult, CompiledTrial, Diagnostic, PatientError
-from matcher.errors import suggest
-from matcher.explain import render_trial
+from matcher.core.errors import suggest
+from matcher.render.text import render_trial
 from matcher.service import openapi
 from matcher.service.catalog import CatalogHolder, Snapshot
 from matcher.service.fhir import operation_outcome, research_study, searchset

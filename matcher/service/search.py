@@ -20,11 +20,11 @@ How each is applied:
 * ``zipCode`` and ``travelRadius`` (a US ZIP code; a positive distance in miles), with the code
   of ``matcher check --near``: the ZIP code's centroid (from the ``zipcodes`` package, the ``geo``
   extra) is the point, and only the trials with a recruiting site within the radius are kept
-  (``matcher.sites``); a trial without sites is left out, since it cannot be shown to be near. A
-  ZIP code the table does not know is an error. When the distance cannot be applied (no table
-  installed, or only one of the two parameters), the trials are not filtered and the answer says
-  so in an ``OperationOutcome`` entry (``search.mode = outcome``) rather than silently returning
-  unfiltered trials as if they were near.
+  (``matcher.criteria.sites``); a trial without sites is left out, since it cannot be shown to be
+  near. A ZIP code the table does not know is an error. When the distance cannot be applied (no
+  table installed, or only one of the two parameters), the trials are not filtered and the answer
+  says so in an ``OperationOutcome`` entry (``search.mode = outcome``) rather than silently
+  returning unfiltered trials as if they were near.
 
 A value that cannot be read is an error naming the parameter, never echoing its value (a ZIP
 code is the patient's).
@@ -40,7 +40,7 @@ from datetime import date
 from typing import Any, Final
 
 from matcher import CompiledTrial, Diagnostic
-from matcher.sites import KM_PER_MILE, PostcodesUnavailableError, within, zip_point
+from matcher.criteria.sites import KM_PER_MILE, PostcodesUnavailableError, within, zip_point
 
 __all__ = [
     "PHASE_CODES",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from matcher.errors import Diagnostic, InputError
+from matcher.core.errors import Diagnostic, InputError
 
 __all__ = ["DEFAULT_INLINE_BELOW", "DEFAULT_MAX_BODY", "DEFAULT_TIMEOUT", "Settings"]
 

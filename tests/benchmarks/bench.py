@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import matcher  # noqa: E402
-from matcher.errors import EngineError  # noqa: E402
+from matcher.core.errors import EngineError  # noqa: E402
 from tests.benchmarks.handwritten import nct06414356  # noqa: E402
 from tests.benchmarks.synthetic import AS_OF, patients, write_catalog  # noqa: E402
 

@@ -26,7 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import matcher
-from matcher.concepts import ConceptKind
+from matcher.criteria.concepts import ConceptKind
 
 AS_OF = date(2026, 11, 21)
 _SYSTEMS = {

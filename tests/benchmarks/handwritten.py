@@ -13,8 +13,8 @@ from datetime import date
 from functools import cache
 
 import matcher
-from matcher.dates import Duration, age_on
-from matcher.patient import Condition, Medication, Patient
+from matcher.core.dates import Duration, age_on
+from matcher.patient.model import Condition, Medication, Patient
 
 MET, NOT_MET, UNKNOWN = 1, 0, 2
 _NOT_USE = ("cancelled", "not_taken", "intended", "entered_in_error")

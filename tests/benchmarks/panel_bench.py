@@ -8,7 +8,8 @@ For each size it generates a synthetic Bulk export (``bulk_export.py``) and a sy
 - ``matcher screen`` end to end, as a subprocess (NDJSON in, every table and the report out),
   wall time and peak memory (the largest process: max RSS of the waited children);
 - evaluation with the patients in hand (the row engine, one process), in patient-trials/s;
-- reading alone: grouping by patient on disk and mapping with ``matcher.fhir``, against loading
+- reading alone: grouping by patient on disk and mapping with ``matcher.patient.fhir``, against
+loading
   the same NDJSON into columns with duckdb and with pyarrow (the candidates for a columnar
   ingest), when they are installed.
 
@@ -138,7 +139,10 @@ def main() -> None:
             rows.append((f"{size:,}: peak memory (largest process)", f"{peak:.0f} MB"))
             read, patients = _read(export)
             rows.append(
-                (f"{size:,}: read (group on disk + matcher.fhir), 1 process", f"{read:.1f} s")
+                (
+                    f"{size:,}: read (group on disk + matcher.patient.fhir), 1 process",
+                    f"{read:.1f} s",
+                )
             )
             for name, measure in (("duckdb", _duckdb), ("pyarrow", _pyarrow)):
                 took = measure(export)

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 import matcher
-from matcher.concepts import ConceptKind
+from matcher.criteria.concepts import ConceptKind
 
 CATALOG = Path(__file__).resolve().parents[2] / "criteria"
 AS_OF = date(2026, 11, 21)

@@ -1,9 +1,9 @@
-"""Generate ``matcher/icd10cm_titles.tsv``: the ICD-10-CM title of every code the bundled concept
-sets list, and of every code below them, for matching conditions recorded by name only.
+"""Generate ``matcher/criteria/icd10cm_titles.tsv``: the ICD-10-CM title of every code the bundled
+concept sets list, and of every code below them, for matching conditions recorded by name only.
 
-Run ``python tests/tools/icd10cm_titles.py > matcher/icd10cm_titles.tsv`` (needs the ``lint``
-extra, simple-icd-10-cm, whose import takes seconds: that is why the table is committed rather
-than computed at run time). ``tests/test_names.py`` checks that the committed file is this
+Run ``python tests/tools/icd10cm_titles.py > matcher/criteria/icd10cm_titles.tsv`` (needs the
+``lint`` extra, simple-icd-10-cm, whose import takes seconds: that is why the table is committed
+rather than computed at run time). ``tests/test_names.py`` checks that the committed file is this
 program's output.
 """
 

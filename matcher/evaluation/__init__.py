@@ -1,0 +1,3 @@
+"""Evaluation: a patient's records normalised as of a date (``facts``), each rule kind's meaning
+(``leaves``), what skipped records leave undecided (``coverage``), the engines that decide rule
+leaves (``engines``), and criteria, verdicts and ranking (``evaluate``) as results (``results``)."""

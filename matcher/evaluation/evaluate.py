@@ -1,0 +1,543 @@
+"""From leaf outcomes to criterion outcomes, trial verdicts, scores and the ranking.
+
+Engines only decide leaves (``matcher.evaluation.engines``); everything here is shared, so both
+engines give identical results for identical leaf outcomes.
+
+**Criterion.** A rule's leaves combine with the three-valued logic of ``matcher.core.outcome``. A
+criterion with only a ``review`` note is ``review`` (a screening question); one with a rule *and*
+a note is ``review`` when the rule is met (a flag: the note says what to confirm) and the rule's
+outcome otherwise. A ``pending`` criterion is ``review`` unless its proposed rule decides against
+the patient (or cannot decide). ``CriterionResult.review_kind`` says which (``ReviewKind``).
+
+A criterion with ``applies_to`` passes (inclusion met, exclusion not met) for a patient that the
+``applies_to`` rule rules out, with the reason "does not apply: ..."; otherwise it is evaluated as
+above (an unknown ``applies_to`` does not excuse anyone).
+
+**Verdict.** ``ineligible`` if any inclusion is ``not_met`` or any exclusion is ``met``;
+``eligible`` if every inclusion is ``met`` and every exclusion ``not_met``, screening questions
+aside (they are listed in ``to_confirm`` and do not block); otherwise ``undetermined``, which
+includes every trial with a flag or a pending item. A patient recorded as deceased on or before
+the as-of date is ineligible everywhere (the implicit criterion ``alive``).
+
+**Score.** The favourable share -- criteria with a rule decided in the patient's favour (inclusion
+met, exclusion not met; a flag on an inclusion and a passing proposed rule count, a flag on an
+exclusion does not) over criteria with a rule -- placed in the verdict's band of ``SCORE_BANDS``,
+rounded to 4 decimals; 0.0 for a patient who has died. Every eligible trial thus scores above
+every undetermined one, and every undetermined one above every ineligible one.
+
+**Rank.** Eligible first, then undetermined, then ineligible; within each, trials open to
+enrolment (recruiting, not yet recruiting, enrolling by invitation) before closed ones, then
+higher score first; ties by trial id.
+
+**Eligible from.** When every criterion that makes a trial ineligible would stop doing so by time
+alone (a birthday, the last dose of a drug sliding out of "the past year", a diagnosis becoming
+old enough), ``eligible_from`` is the first day all of them have; ongoing medications are assumed
+stopped on the as-of day and listed in ``must_stop``. The date is kept only if the trial, evaluated
+again as of that day with the same record, is not ineligible then (``_confirm_eligible_from``).
+The verdict on that day may still be ``undetermined`` if other facts are missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from itertools import chain
+from operator import attrgetter, itemgetter
+from typing import Any, Final, Protocol, assert_never
+
+from matcher.core.dates import age_on
+from matcher.core.errors import Diagnostic, PatientError
+from matcher.core.outcome import (
+    MET,
+    NOT_MET,
+    REVIEW,
+    UNKNOWN,
+    Outcome,
+    ReviewKind,
+    Verdict,
+    counted,
+    negate,
+)
+from matcher.criteria.compiler import (
+    COMPOSITES,
+    AllNode,
+    AnyNode,
+    AtLeastNode,
+    CompiledCriterion,
+    CompiledTrial,
+    CriterionKind,
+    Node,
+    NotNode,
+)
+from matcher.evaluation.coverage import data_quality
+from matcher.evaluation.facts import PatientFacts
+from matcher.evaluation.leaves import LeafResult
+from matcher.evaluation.results import CheckResult, CriterionResult, ReviewItem, TrialResult
+from matcher.patient.model import Patient
+
+__all__ = ["Engine", "check_facts", "evaluate_trials", "prepare", "rank"]
+
+#: Oldest age accepted: a birth date giving more is taken as a data error.
+MAX_AGE: Final = 150
+
+
+class Engine(Protocol):
+    """Decides the leaf rules of trials for one patient's facts."""
+
+    name: str
+
+    def decide(
+        self, trials: Sequence[CompiledTrial], facts: PatientFacts
+    ) -> Mapping[int, LeafResult]:
+        """Leaf results by leaf ``key``, for every leaf of ``trials``."""
+        ...
+
+
+def prepare(patient: Patient, as_of: date) -> PatientFacts:
+    """Check the patient against the as-of date and build its facts."""
+    problem = None
+    if patient.birth_date is not None:
+        if patient.birth_date.first > as_of:
+            problem = "birth date is after the as-of date"
+        elif age_on(patient.birth_date.last, as_of) > MAX_AGE:
+            problem = f"birth date gives an age over {MAX_AGE} on the as-of date"
+    if problem is not None:
+        file, path, line, column = patient.origin_of("birth_date")
+        raise PatientError([Diagnostic("invalid-patient", problem, file, line, column, path)])
+    return PatientFacts.build(patient, as_of)
+
+
+def _combine(node: Node, leaves: Mapping[int, LeafResult], memo: dict[int, Any]) -> LeafResult:
+    if not isinstance(node, COMPOSITES):
+        return leaves[node.key]
+    found: LeafResult | None = memo.get(id(node))
+    if found is None:
+        found = memo[id(node)] = _combine_new(node, leaves, memo)
+    return found
+
+
+def _combine_new(
+    node: NotNode | AllNode | AnyNode | AtLeastNode,
+    leaves: Mapping[int, LeafResult],
+    memo: dict[int, Any],
+) -> LeafResult:
+    if isinstance(node, NotNode):
+        child = _combine(node.child, leaves, memo)
+        return LeafResult(
+            negate(child.outcome),
+            child.reason,
+            child.evidence,
+            child.missing,
+            child.leaves_on,
+            child.must_stop,
+        )
+    parts = [_combine(child, leaves, memo) for child in node.children]
+    # all, any and at_least are one rule: "at least ``needed`` of the children are met".
+    if isinstance(node, AllNode):
+        needed = len(parts)
+    elif isinstance(node, AnyNode):
+        needed = 1
+    elif isinstance(node, AtLeastNode):
+        needed = node.count
+    else:  # pragma: no cover - a new composite must say how it combines
+        assert_never(node)
+    met: list[LeafResult] = []
+    unknown: list[LeafResult] = []
+    failed: list[LeafResult] = []
+    for part in parts:
+        outcome = part.outcome
+        (met if outcome is MET else unknown if outcome is UNKNOWN else failed).append(part)
+    outcome = counted(len(met), len(unknown), needed)
+    if outcome is MET:
+        deciding = met
+        # It stops being met once all but needed - 1 of the met children have stopped.
+        changes = len(met) - needed + 1
+    elif outcome is NOT_MET:
+        deciding = failed
+        # It stops being not met once enough failing children could be met again.
+        changes = needed - len(met) - len(unknown)
+    else:
+        deciding, changes = unknown, 0
+    # When does the outcome change by time alone: on the day the ``changes``-th of the deciding
+    # children changes, if that many of them change with time (min for "all met", max for "all
+    # not met", the mirror for "any").
+    leaves_on = None
+    must_stop: tuple[str, ...] = ()
+    dated = [p for p in deciding if p.leaves_on is not None] if changes else []
+    if dated and len(dated) >= changes:
+        if changes > 1:
+            dated.sort(key=lambda p: p.leaves_on or date.max)
+        else:
+            dated = [min(dated, key=lambda p: p.leaves_on or date.max)]
+        leaves_on = dated[changes - 1].leaves_on
+        must_stop = tuple(dict.fromkeys(s for p in dated[:changes] for s in p.must_stop))
+    reason = "; ".join(dict.fromkeys(p.reason for p in deciding))
+    if isinstance(node, AtLeastNode):
+        reason = f"{_tally(outcome, len(met), len(unknown), len(parts), needed)}: {reason}"
+    return LeafResult(
+        outcome,
+        reason,
+        tuple(dict.fromkeys(e for p in deciding for e in p.evidence)),
+        tuple(dict.fromkeys(m for p in deciding if p.outcome is UNKNOWN for m in p.missing)),
+        leaves_on,
+        must_stop,
+    )
+
+
+def _tally(outcome: Outcome, met: int, unknown: int, total: int, needed: int) -> str:
+    """``2 of 3 hold (at least 2 needed)``: how a counted combination came out."""
+    if outcome is MET:
+        return f"{met} of {total} hold (at least {needed} needed)"
+    if outcome is NOT_MET:
+        return f"at most {met + unknown} of {total} can hold (at least {needed} needed)"
+    return f"{met} of {total} hold and {unknown} cannot be told (at least {needed} needed)"
+
+
+# How one criterion result counts in its trial's verdict and score, computed once per patient.
+# Only criteria with a rule count towards the score ("ruled"); a block is "timed" when time alone
+# lifts it (it has a ``leaves_on`` day); a "hold" is a review item that keeps the trial from
+# eligible (a flag raised by a record, or a pending item), favourable when its rule passed.
+(
+    _PASS,
+    _PASS_UNRULED,
+    _SCREEN,
+    _HOLD_FAVOURABLE,
+    _HOLD,
+    _UNDECIDED,
+    _BLOCK,
+    _BLOCK_UNTIMED,
+) = range(8)
+_FAVOURABLE: Final = (_PASS, _HOLD_FAVOURABLE)
+_MISSING: Final = attrgetter("missing")
+_FIRST: Final = itemgetter(0)
+#: Score bands: a trial's score is ``low + (high - low) * favourable share`` in its verdict's band,
+#: so every eligible trial scores above every undetermined one, and that above every ineligible.
+SCORE_BANDS: Final = {
+    Verdict.ELIGIBLE: (0.75, 1.0),
+    Verdict.UNDETERMINED: (0.25, 0.74),
+    Verdict.INELIGIBLE: (0.0, 0.24),
+}
+#: The order of review items: what a record raised first, what nobody encoded next, then the
+#: questions every patient is asked.
+_REVIEW_ORDER: Final = {ReviewKind.FLAG: 0, ReviewKind.PENDING: 1, ReviewKind.SCREENING: 2}
+
+
+class _Table:
+    """The results of every distinct criterion for one patient, by criterion key.
+
+    Trials are then sliced out of these dicts with their precomputed ``pick`` getters, so that
+    a thousand trials cost a few thousand C-level lookups rather than twenty thousand Python steps.
+    """
+
+    __slots__ = ("codes", "confirm", "results")
+
+    def __init__(self) -> None:
+        self.results: dict[int, CriterionResult] = {}
+        #: One of the ``_PASS`` ... ``_BLOCK_UNTIMED`` codes above.
+        self.codes: dict[int, int] = {}
+        #: Per criterion: (order of its review kind, text, item) for a review item, else None.
+        self.confirm: dict[int, tuple[int, str, ReviewItem] | None] = {}
+
+    def fill(self, criteria: Iterable[CompiledCriterion], leaves: Mapping[int, LeafResult]) -> None:
+        memo: dict[int, Any] = {}
+        results, codes, confirm = self.results, self.codes, self.confirm
+        for criterion in criteria:
+            key = criterion.key
+            if key in results:
+                continue
+            result = results[key] = _criterion_new(criterion, leaves, memo)
+            outcome = result.outcome
+            item = None
+            if outcome is UNKNOWN:
+                code = _UNDECIDED
+            elif outcome is REVIEW:
+                item = _review_item(criterion, result)
+                if result.review_kind is ReviewKind.SCREENING:
+                    code = _SCREEN
+                elif criterion.rule is not None and (
+                    criterion.pending or criterion.kind == "inclusion"
+                ):
+                    code = _HOLD_FAVOURABLE  # the rule passed; a person must still confirm
+                else:
+                    code = _HOLD
+            elif (outcome is MET) is (criterion.kind == "inclusion"):
+                code = _PASS if criterion.rule is not None else _PASS_UNRULED
+            else:
+                code = _BLOCK if result.leaves_on is not None else _BLOCK_UNTIMED
+            codes[key] = code
+            confirm[key] = item
+
+    def slice(self, trial: CompiledTrial, table: dict[int, Any]) -> tuple[Any, ...]:
+        if trial.pick is not None:
+            picked: tuple[Any, ...] = trial.pick(table)
+            return picked
+        return tuple(table[key] for key in trial.criterion_keys)
+
+
+def _criterion_new(
+    criterion: CompiledCriterion, leaves: Mapping[int, LeafResult], memo: dict[int, Any]
+) -> CriterionResult:
+    """One criterion's result; ``missing`` stays empty unless the outcome is unknown."""
+    base: tuple[str, CriterionKind, str, str] = (
+        criterion.id,
+        criterion.kind,
+        criterion.description,
+        criterion.source,
+    )
+    if criterion.leaf_key >= 0:  # one bare leaf: the common case, no tree to walk
+        result = leaves[criterion.leaf_key]
+    else:
+        if criterion.applies_to is not None:
+            scope = _combine(criterion.applies_to, leaves, memo)
+            if scope.outcome is NOT_MET:
+                passing = MET if criterion.kind == "inclusion" else NOT_MET
+                return CriterionResult(
+                    *base, passing, f"does not apply: {scope.reason}", scope.evidence
+                )
+        if criterion.rule is None:
+            kind = ReviewKind.PENDING if criterion.pending else ReviewKind.SCREENING
+            reason = f"not encoded yet: {criterion.review}" if criterion.pending else ""
+            return CriterionResult(
+                *base, REVIEW, reason or criterion.review or "", (), review_kind=kind
+            )
+        result = _combine(criterion.rule, leaves, memo)
+    if criterion.review is not None:
+        if criterion.pending:
+            # A proposed rule may decide against the patient, never for them.
+            against = NOT_MET if criterion.kind == "inclusion" else MET
+            if result.outcome is not against and result.outcome is not UNKNOWN:
+                return CriterionResult(
+                    *base,
+                    REVIEW,
+                    f"{result.reason}; the rule is only a proposal, to confirm: {criterion.review}",
+                    result.evidence,
+                    review_kind=ReviewKind.PENDING,
+                )
+        elif result.outcome is MET:
+            return CriterionResult(
+                *base,
+                REVIEW,
+                f"{result.reason}; to confirm: {criterion.review}",
+                result.evidence,
+                review_kind=ReviewKind.FLAG,
+            )
+    return CriterionResult(
+        *base,
+        result.outcome,
+        result.reason,
+        result.evidence,
+        result.missing,
+        result.leaves_on,
+        result.must_stop,
+    )
+
+
+def _alive(facts: PatientFacts) -> CriterionResult | None:
+    """The implicit criterion: reported only when the patient may not be alive on the as-of day."""
+    if not facts.deceased:
+        return None
+    base: tuple[str, CriterionKind, str, str] = (
+        "alive",
+        "inclusion",
+        "Alive on the as-of date",
+        "matcher (implicit)",
+    )
+    died = facts.deceased_date
+    if died is None:
+        return CriterionResult(
+            *base, NOT_MET, "patient recorded as deceased", ("recorded as deceased",)
+        )
+    if died.last <= facts.as_of:
+        return CriterionResult(*base, NOT_MET, f"patient died on {died}", (f"died {died}",))
+    if died.first <= facts.as_of:
+        return CriterionResult(
+            *base,
+            UNKNOWN,
+            f"patient died in {died}, possibly after the as-of date",
+            (f"died {died}",),
+            ("full date of death",),
+        )
+    return None
+
+
+def evaluate_trials(
+    trials: Sequence[CompiledTrial],
+    facts: PatientFacts,
+    leaves: Mapping[int, LeafResult],
+    criteria: Iterable[CompiledCriterion] | None = None,
+) -> list[TrialResult]:
+    """Verdict, score, missing facts and review items of each trial, each shared criterion built
+    once.
+
+    ``criteria`` may list the trials' distinct criteria when the caller has them already (a
+    ``Catalog`` does), which saves a walk over every criterion of every trial.
+    """
+    table = _Table()
+    table.fill(
+        criteria if criteria is not None else (c for t in trials for c in t.criteria), leaves
+    )
+    alive = _alive(facts) if facts.deceased else None
+    return [_trial_result(trial, table, alive) for trial in trials]
+
+
+def _trial_result(
+    trial: CompiledTrial, table: _Table, alive: CriterionResult | None
+) -> TrialResult:
+    results: tuple[CriterionResult, ...] = table.slice(trial, table.results)
+    codes: tuple[int, ...] = table.slice(trial, table.codes)
+    undecided = _UNDECIDED in codes
+    untimed = _BLOCK_UNTIMED in codes
+    blocked = untimed or _BLOCK in codes
+    held = _HOLD in codes or _HOLD_FAVOURABLE in codes
+    confirm: tuple[str, ...] = ()
+    reviews: tuple[ReviewItem, ...] = ()
+    if held or _SCREEN in codes:
+        items = sorted(filter(None, table.slice(trial, table.confirm)), key=_FIRST)
+        confirm = tuple(item[1] for item in items)
+        reviews = tuple(item[2] for item in items)
+    missing: tuple[str, ...] = ()
+    if undecided:
+        # Only unknown results carry missing facts (see ``_criterion_new``).
+        missing = tuple(dict.fromkeys(chain.from_iterable(map(_MISSING, results))))
+    share = sum(map(codes.count, _FAVOURABLE)) / trial.ruled if trial.ruled else 1.0
+    eligible_from = None
+    must_stop: tuple[str, ...] = ()
+    dead = False
+    if alive is not None:
+        results = (alive, *results)
+        if alive.outcome is NOT_MET:
+            blocked = dead = True
+        elif alive.outcome is UNKNOWN:
+            undecided = True
+            missing = tuple(dict.fromkeys((*alive.missing, *missing)))
+    elif blocked and not untimed:
+        # Every blocking criterion passes with time: the trial opens on the last of those days
+        # (``check_facts`` then checks that nothing else blocks on that day).
+        blocking = [r for r, c in zip(results, codes, strict=True) if c == _BLOCK]
+        eligible_from = max(r.leaves_on for r in blocking if r.leaves_on is not None)
+        must_stop = tuple(dict.fromkeys(s for r in blocking for s in r.must_stop))
+    if blocked:
+        verdict = Verdict.INELIGIBLE
+    elif undecided or held:
+        verdict = Verdict.UNDETERMINED
+    else:
+        verdict = Verdict.ELIGIBLE
+    low, high = SCORE_BANDS[verdict]
+    score = 0.0 if dead else round(low + (high - low) * share, 4)
+    return TrialResult(
+        trial.id,
+        trial.title,
+        trial.status,
+        verdict,
+        score,
+        eligible_from,
+        must_stop,
+        results,
+        missing,
+        confirm,
+        reviews,
+    )
+
+
+def _review_item(
+    criterion: CompiledCriterion, result: CriterionResult
+) -> tuple[int, str, ReviewItem]:
+    """A review result's place in the "to confirm" list, its text and its data."""
+    kind = result.review_kind
+    assert kind is not None
+    item = ReviewItem(
+        result.id, kind, kind is not ReviewKind.SCREENING, criterion.review or "", result.evidence
+    )
+    return _REVIEW_ORDER[kind], _confirm_text(result), item
+
+
+def _confirm_text(result: CriterionResult) -> str:
+    """``id: description``, plus the records that raised the question for a rule-plus-review."""
+    text = f"{result.id}: {result.description.rstrip('.')}"
+    if result.review_kind is ReviewKind.PENDING and not result.evidence:
+        text += " (not encoded yet)"
+    return f"{text} ({'; '.join(result.evidence)})" if result.evidence else text
+
+
+_VERDICT_ORDER: Final = {Verdict.ELIGIBLE: 0, Verdict.UNDETERMINED: 1, Verdict.INELIGIBLE: 2}
+_OPEN: Final = frozenset(
+    {"recruiting", "not_yet_recruiting", "enrolling_by_invitation", "available"}
+)
+
+
+def rank(results: Iterable[TrialResult]) -> tuple[TrialResult, ...]:
+    """By verdict, open before closed, higher score first, then by trial id."""
+    return tuple(
+        sorted(
+            results,
+            key=lambda r: (_VERDICT_ORDER[r.verdict], r.status not in _OPEN, -r.score, r.trial),
+        )
+    )
+
+
+def check_facts(
+    facts: PatientFacts,
+    trials: Sequence[CompiledTrial],
+    engine: Engine,
+    criteria: Iterable[CompiledCriterion] | None = None,
+) -> CheckResult:
+    """Run ``engine`` over ``trials`` for prepared ``facts`` (``criteria``: see
+    ``evaluate_trials``)."""
+    leaves = engine.decide(trials, facts)
+    results = evaluate_trials(trials, facts, leaves, criteria)
+    _confirm_eligible_from(results, trials, facts, engine)
+    notes = data_quality(facts.patient, facts.as_of) if facts.patient is not None else ()
+    return CheckResult(facts.patient_id, facts.as_of, engine.name, rank(results), notes)
+
+
+#: How many later days ``_confirm_eligible_from`` tries before it gives up on a date.
+_MAX_LATER_DAYS: Final = 8
+
+
+def _confirm_eligible_from(
+    results: list[TrialResult],
+    trials: Sequence[CompiledTrial],
+    facts: PatientFacts,
+    engine: Engine,
+) -> None:
+    """Keep each ``eligible_from`` only if its trial is not ineligible on that day (in place).
+
+    The candidate day lifts every block of today, but by then other criteria may fail with time
+    (a 70-year-old ages out of 18-70, a recent-event window closes). Each trial is evaluated again
+    as of its day, with the same record and its ``must_stop`` medications ended today; if it is
+    ineligible then, the next candidate is that evaluation's own date, and so on. When no day
+    works, there is no date. Trials waiting for the same day with the same medications stopped
+    are evaluated together, so shared criteria are decided once per day.
+    """
+    waiting = {
+        i: (r.eligible_from, dict.fromkeys(r.must_stop))
+        for i, r in enumerate(results)
+        if r.eligible_from is not None
+    }
+    for _ in range(_MAX_LATER_DAYS):
+        if not waiting:
+            return
+        groups: dict[tuple[date, frozenset[str]], list[int]] = {}
+        for i, (day, stopped) in waiting.items():
+            assert day is not None
+            groups.setdefault((day, frozenset(stopped)), []).append(i)
+        for (day, _), members in groups.items():
+            stopped = waiting[members[0]][1]
+            later = facts.later(day, stopped)
+            group = [trials[i] for i in members]
+            for i, again in zip(
+                members, evaluate_trials(group, later, engine.decide(group, later)), strict=True
+            ):
+                if again.verdict is not Verdict.INELIGIBLE:
+                    results[i] = results[i]._replace(eligible_from=day, must_stop=tuple(stopped))
+                    del waiting[i]
+                elif again.eligible_from is None or again.eligible_from <= day:
+                    del waiting[i]
+                    results[i] = results[i]._replace(eligible_from=None, must_stop=())
+                else:
+                    waiting[i] = (
+                        again.eligible_from,
+                        {**stopped, **dict.fromkeys(again.must_stop)},
+                    )
+    for i in waiting:
+        results[i] = results[i]._replace(eligible_from=None, must_stop=())
