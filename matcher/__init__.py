@@ -36,7 +36,9 @@ Typical use::
 import logging
 
 from matcher.api import (
+    Engine,
     check,
+    get_engine,
     load_patient,
     load_trials,
     patient_from_data,
@@ -71,6 +73,7 @@ __all__ = [
     "CriteriaError",
     "CriterionResult",
     "Diagnostic",
+    "Engine",
     "EngineError",
     "InputError",
     "LactationStatus",
@@ -86,6 +89,7 @@ __all__ = [
     "TrialResult",
     "Verdict",
     "check",
+    "get_engine",
     "load_patient",
     "load_trials",
     "patient_from_data",

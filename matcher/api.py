@@ -18,7 +18,7 @@ from typing import Any
 from matcher.core.errors import Diagnostic, InputError
 from matcher.criteria.bundled import bundled_catalog_dir
 from matcher.criteria.compiler import Catalog, CompiledTrial, load_catalog
-from matcher.evaluation.engines import ENGINES, get_engine
+from matcher.evaluation.engines import ENGINES, Engine, get_engine
 from matcher.evaluation.evaluate import check_facts, prepare
 from matcher.evaluation.examples import ExampleReport, run_examples
 from matcher.evaluation.results import CheckResult
@@ -27,8 +27,10 @@ from matcher.patient.model import Patient
 
 __all__ = [
     "ENGINES",
+    "Engine",
     "ExampleReport",
     "check",
+    "get_engine",
     "load_patient",
     "load_trials",
     "patient_from_data",
@@ -77,25 +79,28 @@ def check(
     trials: Catalog | Iterable[CompiledTrial],
     *,
     as_of: date | None = None,
-    engine: str = "python",
+    engine: Engine | str = "python",
 ) -> CheckResult:
     """Evaluate ``patient`` against ``trials`` as of ``as_of`` (default: today).
 
-    Returns the trials ranked, each with its verdict, score and per-criterion outcomes. Raises
+    ``engine`` is an ``Engine`` or the name of one (``"python"``, ``"durable"``). Returns the
+    trials ranked, each with its verdict, score and per-criterion outcomes. Raises
     ``PatientError`` if the patient contradicts the date (born after it, older than 150) and
-    ``EngineError`` if the engine is not available. Safe to call from many threads.
+    ``EngineError`` if the engine is not available. Safe to call from many threads (with the
+    python engine; the durable engine makes them queue).
     """
     started = time.perf_counter()
     _check_arguments(patient, as_of)
     day = as_of if as_of is not None else date.today()
     selected = trials.trials if isinstance(trials, Catalog) else tuple(trials)
     criteria = trials.criteria if isinstance(trials, Catalog) else None
+    chosen = get_engine(engine)
     facts = prepare(patient, day)
-    result = check_facts(facts, selected, get_engine(engine), criteria)
+    result = check_facts(facts, selected, chosen, criteria)
     _log.debug(
         "checked %d trial(s) with the %s engine as of %s in %.1f ms",
         len(selected),
-        engine,
+        chosen.name,
         day,
         (time.perf_counter() - started) * 1000,
     )

@@ -43,7 +43,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from itertools import chain
 from operator import attrgetter, itemgetter
-from typing import Any, Final, Protocol, assert_never
+from typing import Any, Final, assert_never
 
 from matcher.core.dates import age_on
 from matcher.core.errors import Diagnostic, PatientError
@@ -70,27 +70,16 @@ from matcher.criteria.compiler import (
     NotNode,
 )
 from matcher.evaluation.coverage import data_quality
+from matcher.evaluation.engines import Engine
 from matcher.evaluation.facts import PatientFacts
 from matcher.evaluation.leaves import LeafResult
 from matcher.evaluation.results import CheckResult, CriterionResult, ReviewItem, TrialResult
 from matcher.patient.model import Patient
 
-__all__ = ["Engine", "check_facts", "evaluate_trials", "prepare", "rank"]
+__all__ = ["check_facts", "evaluate_trials", "prepare", "rank"]
 
 #: Oldest age accepted: a birth date giving more is taken as a data error.
 MAX_AGE: Final = 150
-
-
-class Engine(Protocol):
-    """Decides the leaf rules of trials for one patient's facts."""
-
-    name: str
-
-    def decide(
-        self, trials: Sequence[CompiledTrial], facts: PatientFacts
-    ) -> Mapping[int, LeafResult]:
-        """Leaf results by leaf ``key``, for every leaf of ``trials``."""
-        ...
 
 
 def prepare(patient: Patient, as_of: date) -> PatientFacts:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from matcher.core.errors import MatcherError
 from matcher.criteria.compiler import CompiledTrial
-from matcher.evaluation.engines import get_engine
+from matcher.evaluation.engines import Engine, get_engine
 from matcher.evaluation.evaluate import check_facts, prepare
 
 __all__ = ["ExampleReport", "run_examples"]
@@ -33,7 +33,9 @@ class ExampleReport:
         return not self.problems
 
 
-def run_examples(trials: Iterable[CompiledTrial], *, engine: str = "python") -> list[ExampleReport]:
+def run_examples(
+    trials: Iterable[CompiledTrial], *, engine: Engine | str = "python"
+) -> list[ExampleReport]:
     """Run every example of every trial; never raises for a failing example."""
     reports: list[ExampleReport] = []
     for trial in trials:

@@ -11,8 +11,8 @@ from typing import Any
 
 from matcher.core.errors import Diagnostic, InputError
 from matcher.criteria.compiler import Catalog, CompiledTrial
+from matcher.evaluation.batch import OutcomeMatrix
 from matcher.panel.attrition import MissingFact, Tally, TrialAttrition
-from matcher.panel.batch import OutcomeMatrix
 from matcher.panel.batch import without as switch_off
 from matcher.panel.reading import PanelItem, read_panel
 from matcher.panel.screen import ScreenSummary, get_batch_engine, matrix_rows, run_screen, shapes

@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from matcher.panel.batch import (
+from matcher.evaluation.batch import (
     ELIGIBLE,
     MET,
     NOT_MET,

@@ -24,8 +24,7 @@ from typing import Any, Final, Protocol
 
 from matcher.core.errors import EngineError, PatientError
 from matcher.criteria.compiler import CompiledTrial
-from matcher.panel.attrition import Tally, TrialAttrition
-from matcher.panel.batch import (
+from matcher.evaluation.batch import (
     OUTCOME_NAMES,
     VERDICT_NAMES,
     BatchEngine,
@@ -33,6 +32,7 @@ from matcher.panel.batch import (
     RowEngine,
     TrialShape,
 )
+from matcher.panel.attrition import Tally, TrialAttrition
 from matcher.panel.reading import PanelItem, PanelSource, RawPatient, map_raw
 from matcher.panel.tables import open_table
 from matcher.patient.model import Patient

@@ -36,7 +36,7 @@ import bulk_export
 import synthetic
 
 import matcher
-from matcher.panel.batch import RowEngine
+from matcher.evaluation.batch import RowEngine
 from matcher.panel.reading import read_panel
 
 AS_OF = date(2026, 11, 21)
