@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from matcher.core.errors import (
+    EngineError,
     suggest,
 )
 
@@ -47,6 +48,12 @@ from matcher.cli._shared import (
     metavar="CRITERION_ID",
     help="What-if: switch a criterion off (ID in every trial, or TRIAL:ID; repeatable).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["columnar", "row"]),
+    default=None,
+    help="Batch engine. Default: columnar when its dependency (numpy) is installed, else row.",
+)
 def screen_command(
     inputs: tuple[Path, ...],
     out: Path,
@@ -56,10 +63,24 @@ def screen_command(
     fmt: str,
     workers: int,
     without: tuple[str, ...],
+    engine: str | None,
 ) -> None:
     """Screen a panel (Bulk export folder, NDJSON, patient files, JSONL profiles) into tables."""
     from matcher.panel.batch import without as switch_off
-    from matcher.panel.screen import screen_folder
+    from matcher.panel.screen import columnar_available, get_batch_engine, screen_folder
+
+    if engine is None:
+        engine = "columnar" if columnar_available() else "row"
+        if engine == "row":
+            click.echo(
+                "matcher: note: numpy is not installed, so the row engine screens the panel "
+                "(pip install 'trial-matcher[panel]' for the columnar engine)",
+                err=True,
+            )
+    try:
+        get_batch_engine(engine)
+    except EngineError as exc:
+        fail(str(exc), "engine")
 
     day = parse_as_of(as_of) or date.today()
     catalog = load_catalog(criteria)
@@ -74,7 +95,14 @@ def screen_command(
     if unused:
         fail(f"--without {unused[0]!r} names no criterion of the trials", "usage")
     summary = screen_folder(
-        list(inputs), out, trials, as_of=day, fmt=fmt, workers=workers, without=without
+        list(inputs),
+        out,
+        trials,
+        as_of=day,
+        fmt=fmt,
+        workers=workers,
+        engine=engine,
+        without=without,
     )
     click.echo(
         f"screened {summary.patients} patient(s) against {len(trials)} trial(s) as of {day}; "

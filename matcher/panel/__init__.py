@@ -4,6 +4,7 @@ profiles), verdicts, a long criterion table, attrition funnels and missing facts
     reading    inputs -> one patient at a time, grouped on disk, mapped by matcher.patient.fhir
     batch      the batch engine protocol (patients in, an outcome matrix out, explanations on
                demand) and the row engine that implements it over matcher.check
+    columnar   the columnar engine: fact columns, leaf rules as numpy predicates (numpy)
     screen     batches -> engine -> sinks (tables on disk, the tally), worker processes
     attrition  funnels per trial in criterion order, outcome counts, missing facts
     tables     CSV / JSON Lines / Parquet writers

@@ -15,7 +15,14 @@ from matcher.evaluation.batch import OutcomeMatrix
 from matcher.panel.attrition import MissingFact, Tally, TrialAttrition
 from matcher.panel.batch import without as switch_off
 from matcher.panel.reading import PanelItem, read_panel
-from matcher.panel.screen import ScreenSummary, get_batch_engine, matrix_rows, run_screen, shapes
+from matcher.panel.screen import (
+    ScreenSummary,
+    default_engine,
+    get_batch_engine,
+    matrix_rows,
+    run_screen,
+    shapes,
+)
 from matcher.panel.tables import COLUMNS, require_pyarrow
 from matcher.patient.model import Patient
 
@@ -67,10 +74,14 @@ def screen(
     as_of: date,
     without: Sequence[str] = (),
     workers: int = 1,
+    engine: str | None = None,
 ) -> ScreenResult:
     """Screen a panel: a path (Bulk export folder, NDJSON, patient files, JSONL), a list of
-    paths, or patients. ``without`` switches criteria off (``ID`` or ``TRIAL:ID``)."""
+    paths, or patients. ``without`` switches criteria off (``ID`` or ``TRIAL:ID``); ``engine``
+    is ``"columnar"`` or ``"row"`` (default: columnar when numpy is installed). Raises
+    ``EngineError`` for an engine that is unknown or not installed."""
     require_pyarrow()
+    batch_engine = get_batch_engine(engine or default_engine())
     if not isinstance(as_of, date):
         raise InputError(
             Diagnostic("invalid-argument", "expected a datetime.date", "<screen>", path="as_of")
@@ -94,7 +105,7 @@ def screen(
         panel,
         selected,
         as_of=as_of,
-        engine=get_batch_engine("row"),
+        engine=batch_engine,
         sinks=[rows, tally],
         workers=workers,
         without=without,

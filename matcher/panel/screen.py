@@ -10,6 +10,7 @@ depend on the number of workers.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import multiprocessing
 import os
@@ -37,15 +38,44 @@ from matcher.panel.reading import PanelItem, PanelSource, RawPatient, map_raw
 from matcher.panel.tables import open_table
 from matcher.patient.model import Patient
 
-__all__ = ["ENGINES", "FileSink", "ScreenSummary", "Sink", "get_batch_engine", "run_screen"]
+__all__ = [
+    "ENGINES",
+    "FileSink",
+    "ScreenSummary",
+    "Sink",
+    "columnar_available",
+    "default_engine",
+    "get_batch_engine",
+    "run_screen",
+]
 
-ENGINES: Final = ("row",)
+#: Batch engines: ``columnar`` (numpy, from the ``panel`` extra) and ``row`` (``matcher.check``).
+ENGINES: Final = ("columnar", "row")
 _BATCH: Final = 256
+
+
+def columnar_available() -> bool:
+    """Whether the columnar engine's dependency (numpy) is installed."""
+    return importlib.util.find_spec("numpy") is not None
+
+
+def default_engine() -> str:
+    """``columnar`` when numpy is installed, else ``row``."""
+    return "columnar" if columnar_available() else "row"
 
 
 def get_batch_engine(name: str) -> BatchEngine:
     if name == "row":
         return RowEngine()
+    if name == "columnar":
+        if not columnar_available():
+            raise EngineError(
+                "the columnar engine needs numpy: pip install 'trial-matcher[panel]' "
+                "(or choose --engine row)"
+            )
+        from matcher.panel.columnar import ColumnarEngine
+
+        return ColumnarEngine()
     raise EngineError(f"unknown batch engine {name!r} (known: {', '.join(ENGINES)})")
 
 
@@ -313,15 +343,16 @@ def screen_folder(
     as_of: date,
     fmt: str = "csv",
     workers: int = 1,
-    engine: str = "row",
+    engine: str | None = None,
     without: Sequence[str] = (),
     progress: bool = True,
 ) -> ScreenSummary:
-    """``matcher screen``: screen the panel in ``inputs`` and write every output into ``out``."""
+    """``matcher screen``: screen the panel in ``inputs`` and write every output into ``out``
+    (``engine``: a name of ``ENGINES``, by default ``default_engine()``)."""
     from matcher.panel.reading import read_panel
 
     source = read_panel(*inputs)
-    batch_engine = get_batch_engine(engine)
+    batch_engine = get_batch_engine(engine or default_engine())
     files = FileSink(out, fmt)
     tally = Tally(shapes(trials))
     advance, stop = progress_bar(None) if progress else (None, lambda: None)
