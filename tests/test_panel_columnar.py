@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 from helpers import DATA
-from matcher.criteria.concepts import ConceptKind
 
 import matcher
+from matcher.criteria.concepts import ConceptKind
 from matcher.panel.attrition import Tally
 from matcher.panel.batch import OutcomeMatrix, RowEngine, TrialShape
 from matcher.panel.reading import read_panel
