@@ -10,7 +10,8 @@ Layout::
 
 The comparison is of the complete dictionary: verdict, score, eligible_from, must_stop, every
 criterion's outcome, reason, evidence and missing facts, and the trial's missing and to_confirm
-lists. A change in any of them fails here until the expected file is regenerated::
+lists. Both engines must give it (only the ``engine`` field differs). A change in any of them
+fails here until the expected file is regenerated::
 
     MATCHER_UPDATE_GOLDEN=1 pytest tests/test_catalog_golden.py
 
@@ -56,6 +57,8 @@ UNREACHABLE: dict[tuple[str, str, Outcome], str] = {
 }
 
 CASES = sorted(PATIENTS.glob("*/*.yaml"))
+#: Every engine gives every golden result (the expected files name the python engine).
+ENGINES = ("python", "durable")
 TRIAL_DIRS = sorted(path.name for path in PATIENTS.iterdir() if path.is_dir())
 
 
@@ -71,10 +74,10 @@ def _trial(trial_id: str) -> CompiledTrial:
 
 
 @cache
-def _result(case: Path) -> dict[str, Any]:
+def _result(case: Path, engine: str = "python") -> dict[str, Any]:
     """The JSON result of one golden patient against its trial (the folder it is in)."""
     patient = matcher.load_patient(case)
-    result = matcher.check(patient, [_trial(case.parent.name)], as_of=AS_OF)
+    result = matcher.check(patient, [_trial(case.parent.name)], as_of=AS_OF, engine=engine)
     return result.as_dict()
 
 
@@ -86,10 +89,13 @@ def _case_id(case: Path) -> str:
     return f"{case.parent.name}/{case.stem}"
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
-def test_golden_result(case: Path) -> None:
-    got = _result(case)
+def test_golden_result(case: Path, engine: str) -> None:
+    got = _result(case, engine)
     expected_path = _expected_path(case)
+    if UPDATE and engine != "python":
+        pytest.skip("the expected files are written from the python engine")
     if UPDATE:
         expected_path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(got, indent=2, ensure_ascii=False) + "\n"
@@ -99,7 +105,8 @@ def test_golden_result(case: Path) -> None:
         f"{expected_path} is missing: run MATCHER_UPDATE_GOLDEN=1 pytest {Path(__file__).name} "
         "and review the new file"
     )
-    assert got == json.loads(expected_path.read_text(encoding="utf-8"))
+    expected = json.loads(expected_path.read_text(encoding="utf-8"))
+    assert got == {**expected, "engine": engine}
 
 
 def test_every_trial_has_golden_patients() -> None:

@@ -2,10 +2,11 @@
 more each.
 
 durable-rules 2.0.28 has traps that give wrong answers or crash the process instead of raising
-(see the module docstring). These tests pin the defences: no Host and no threads, sessions always
-deleted, order-independent rules, strictly typed facts, no silent duplicates, caps respected,
-failures raised as ``EngineError``, one evaluation at a time, and a clear error where the engine
-cannot run. Whether its answers are right is ``tests/test_engines_differential.py``'s job.
+(each module of the engine lists the traps it avoids). These tests pin the defences: no Host and
+no threads, sessions always deleted, order-independent rules, strictly typed facts, no silent
+duplicates, caps respected, failures raised as ``EngineError``, one evaluation at a time, and a
+clear error where the engine cannot run. Whether its answers are right is
+``tests/test_engines_differential.py``'s job.
 """
 
 from __future__ import annotations
@@ -34,8 +35,17 @@ import matcher
 from matcher.cli import main
 from matcher.core.errors import EngineError
 from matcher.criteria.compiler import Catalog
-from matcher.evaluation.engines import durable, get_engine
-from matcher.evaluation.engines.durable import DurableEngine, _Native
+from matcher.evaluation.engines import get_engine
+from matcher.evaluation.engines.durable import (
+    DurableEngine,
+    durable_engine,
+    encoding,
+    native,
+    rules,
+)
+from matcher.evaluation.engines.durable import engine as core
+from matcher.evaluation.engines.durable.native import Native
+from matcher.evaluation.engines.durable.sessions import Sessions
 from matcher.evaluation.engines.python import PYTHON_ENGINE
 from matcher.evaluation.evaluate import check_facts, prepare
 
@@ -52,11 +62,11 @@ def fnv1_32(text: str) -> int:
     return value
 
 
-class Spy(_Native):
+class Spy(Native):
     """The real C module, with every call counted and any call made to fail on demand."""
 
     def __init__(self) -> None:
-        super().__init__(durable._import_native())
+        super().__init__(native.import_native())
         self.calls: list[str] = []
         self.payloads: list[list[dict[str, Any]]] = []
         self.definitions: list[dict[str, Any]] = []
@@ -134,8 +144,8 @@ def results(
 
 
 def test_one_engine_per_process_named_durable() -> None:
-    engine = durable.durable_engine()
-    assert engine is durable.durable_engine()
+    engine = durable_engine()
+    assert engine is durable_engine()
     assert engine.name == "durable"
     assert get_engine("durable") is engine
 
@@ -145,13 +155,13 @@ def test_unavailable_engine_is_an_engine_error(
     monkeypatch: pytest.MonkeyPatch, catalog: Catalog, cause: str
 ) -> None:
     patient = matcher.load_patient(VETERAN)
-    monkeypatch.setattr(durable, "_ENGINE", None)
+    monkeypatch.setattr(core, "_ENGINE", None)
     if cause == "import":
         monkeypatch.setitem(sys.modules, "durable_rules_engine", None)  # import raises
     else:
         monkeypatch.setattr(sys, "version_info", (3, 13, 0, "final", 0))
     with pytest.raises(EngineError) as raised:
-        durable.durable_engine()
+        durable_engine()
     assert str(raised.value).startswith(
         "the durable-rules engine is not available on this Python ("
     )
@@ -162,7 +172,7 @@ def test_unavailable_engine_is_an_engine_error(
 def test_unavailable_engine_exits_with_status_5(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(durable, "_ENGINE", None)
+    monkeypatch.setattr(core, "_ENGINE", None)
     monkeypatch.setitem(sys.modules, "durable_rules_engine", None)
     status = main(["check", str(VETERAN), "--as-of", "2026-11-21", "--engine", "durable"])
     err = capsys.readouterr().err
@@ -229,7 +239,7 @@ def test_session_deleted_when_the_c_core_fails_mid_session(
 ) -> None:
     patient = matcher.load_patient(CRPS)
     expected = results(engine, catalog, patient)
-    spy.fail[call] = durable._import_native().error("Could not start action, error code: 101")
+    spy.fail[call] = native.import_native().error("Could not start action, error code: 101")
     with pytest.raises(EngineError, match=r"^the durable-rules engine failed on trial NCT"):
         results(engine, catalog, patient)
     # The failed session is deleted, whether an action started or not (its ruleset was primed),
@@ -265,7 +275,7 @@ def test_a_priming_session_that_starts_no_action_retires_its_ruleset(
     trial = catalog.get("NCT06414356")
     assert trial is not None
     facts = prepare(matcher.load_patient(CRPS), AS_OF)
-    spy.fail["start_action_for_state"] = durable._import_native().error("error code: 101")
+    spy.fail["start_action_for_state"] = native.import_native().error("error code: 101")
     with pytest.raises(EngineError, match=r"^the durable-rules engine failed on trial NCT06414356"):
         engine.decide([trial], facts)
     # Its slot was never primed: the session is left alone (deleting it could free stray
@@ -287,7 +297,7 @@ class FailingSessions(Spy):
     def start_action_for_state(self, handle: int, offset: int) -> str | None:
         if len(self.payloads[-1]) > 1:
             self.calls.append("start_action_for_state")
-            raise durable._import_native().error("Could not start action, error code: 101")
+            raise native.import_native().error("Could not start action, error code: 101")
         return super().start_action_for_state(handle, offset)
 
 
@@ -368,7 +378,7 @@ def test_assertion_order_does_not_matter(
 ) -> None:
     patients = generate(catalog, 150, seed=7)
     expected = [results(engine, catalog, *p) for p in patients]
-    batches = durable._batches
+    batches = encoding.batches
     rng = random.Random(3)
 
     def shuffled(groups: Any) -> list[list[dict[str, Any]]]:
@@ -377,7 +387,7 @@ def test_assertion_order_does_not_matter(
             rng.shuffle(batch)
         return out
 
-    monkeypatch.setattr(durable, "_batches", shuffled)
+    monkeypatch.setattr(encoding, "batches", shuffled)
     assert [results(engine, catalog, *p) for p in patients] == expected
 
 
@@ -400,12 +410,12 @@ def test_a_fact_of_another_type_never_reaches_the_c_core(
     monkeypatch: pytest.MonkeyPatch,
     value: Any,
 ) -> None:
-    original = durable._leaf_facts
+    original = encoding.leaf_facts
 
     def corrupt(leaf: Any, slot: int, facts: Any) -> list[dict[str, Any]]:
         return [{**fact, "bad": value} for fact in original(leaf, slot, facts)]
 
-    monkeypatch.setattr(durable, "_leaf_facts", corrupt)
+    monkeypatch.setattr(encoding, "leaf_facts", corrupt)
     with pytest.raises(EngineError, match="field 'bad' is not an int, a bool or a string"):
         results(engine, catalog, matcher.load_patient(VETERAN))
     # Only the primings of the rulesets (the sentinel alone) reached the C core.
@@ -417,7 +427,7 @@ DOUBLES = st.floats(allow_nan=False) | st.sampled_from([0.0, -0.0, 4.0, 7.0, 50.
 
 @given(DOUBLES, DOUBLES)
 def test_observation_values_are_asserted_as_ints_of_the_same_order(a: float, b: float) -> None:
-    key = durable._ordered_int
+    key = encoding.ordered_int
     assert (a < b, a == b) == (key(a) < key(b), key(a) == key(b))
     assert -(2**63) <= key(a) < 2**63
 
@@ -430,9 +440,9 @@ BOUNDS = st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(2**70)
 def test_bounds_become_the_nearest_passing_double(
     value: float, bound: float, inclusive: bool
 ) -> None:
-    key = durable._ordered_int
-    low = durable._lowest_passing(bound, inclusive)
-    high = durable._highest_passing(bound, inclusive)
+    key = encoding.ordered_int
+    low = encoding.lowest_passing(bound, inclusive)
+    high = encoding.highest_passing(bound, inclusive)
     assert (value >= bound if inclusive else value > bound) == (key(value) >= key(low))
     assert (value <= bound if inclusive else value < bound) == (key(value) <= key(high))
 
@@ -447,17 +457,17 @@ def test_the_fnv_hash_here_is_the_c_cores() -> None:
     # really are one fact to the C core.
     assert (fnv1_32("id"), fnv1_32("sid")) == (926444256, 3593476751)
     assert fnv1_32("f6059") == fnv1_32("f264602")
-    native = _Native(durable._import_native())
-    handle = native.create_ruleset("fnv", json.dumps({"r": {"all": [{"m": {"t": "x"}}]}}))
+    c_core = Native(native.import_native())
+    handle = c_core.create_ruleset("fnv", json.dumps({"r": {"all": [{"m": {"t": "x"}}]}}))
     facts = [{"t": "x", "v": n, "id": i, "sid": "a"} for n, i in enumerate(("f6059", "f264602"))]
-    code, offset = native.assert_facts(handle, json.dumps(facts))
+    code, offset = c_core.assert_facts(handle, json.dumps(facts))
     fired = 0
-    message = native.start_action_for_state(handle, offset)
+    message = c_core.start_action_for_state(handle, offset)
     while message is not None:
         fired += 1
-        message = native.complete_and_start_action(handle, offset)
-    native.delete_state(handle, "a")
-    native.delete_ruleset(handle)
+        message = c_core.complete_and_start_action(handle, offset)
+    c_core.delete_state(handle, "a")
+    c_core.delete_ruleset(handle)
     assert (code, fired) == (2, 1)  # "observed": the second fact was dropped
 
 
@@ -465,8 +475,8 @@ def test_fact_ids_and_field_names_never_collide() -> None:
     # Facts are stored under the 32-bit hash of their id: the ids a session can use are
     # pairwise distinct under it, so no fact is ever dropped as a duplicate. Field names are
     # looked up by hash too.
-    ids = {fnv1_32(f"f{n}") for n in range(durable._MAX_FACTS)}
-    assert len(ids) == durable._MAX_FACTS
+    ids = {fnv1_32(f"f{n}") for n in range(encoding.MAX_FACTS)}
+    assert len(ids) == encoding.MAX_FACTS
     names = {fnv1_32(name) for name in (*FIELDS, "id", "sid")}
     assert len(names) == len(FIELDS) + 2
 
@@ -488,12 +498,12 @@ def test_a_lost_sentinel_is_an_engine_error(
     engine: DurableEngine, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A batch the C parser truncates loses its last fact, the sentinel.
-    session = DurableEngine._session
+    session = Sessions.run
 
-    def truncating(self: DurableEngine, trial: Any, ruleset: Any, batch: Any) -> list[str]:
+    def truncating(self: Sessions, trial: Any, ruleset: Any, batch: Any) -> list[str]:
         return [m for m in session(self, trial, ruleset, batch) if '"go"' not in m]
 
-    monkeypatch.setattr(DurableEngine, "_session", truncating)
+    monkeypatch.setattr(Sessions, "run", truncating)
     with pytest.raises(EngineError, match="sentinel fired 0 times"):
         results(engine, catalog, matcher.load_patient(VETERAN))
 
@@ -512,7 +522,7 @@ def test_an_exception_while_handling_a_firing_is_an_engine_error(
     def failing(*args: Any) -> None:
         raise error
 
-    monkeypatch.setattr(durable, "_on_firing", failing)
+    monkeypatch.setattr(rules, "on_firing", failing)
     with pytest.raises(EngineError, match="while reading its fired rules") as raised:
         results(engine, catalog, matcher.load_patient(VETERAN))
     assert raised.value.__cause__ is error
@@ -522,7 +532,7 @@ def test_an_exception_while_handling_a_firing_is_an_engine_error(
 def test_a_ruleset_that_fails_to_compile_is_an_engine_error(
     engine: DurableEngine, spy: Spy, catalog: Catalog
 ) -> None:
-    spy.fail["create_ruleset"] = durable._import_native().error("error code: 106")
+    spy.fail["create_ruleset"] = native.import_native().error("error code: 106")
     with pytest.raises(EngineError, match=r"could not compile trial NCT\d+: error code: 106"):
         results(engine, catalog, matcher.load_patient(VETERAN))
 
@@ -533,7 +543,7 @@ def test_an_internal_failure_exits_with_status_5(
     def failing(*args: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(durable, "_on_firing", failing)
+    monkeypatch.setattr(rules, "on_firing", failing)
     status = main(["check", str(VETERAN), "--as-of", "2026-11-21", "--engine", "durable"])
     err = capsys.readouterr().err
     assert status == 5
@@ -583,7 +593,7 @@ def test_a_forked_child_does_not_inherit_a_held_lock(catalog: Catalog) -> None:
     if threading.active_count() > 1:
         pytest.skip("forking a process with threads")
     patient = matcher.load_patient(VETERAN)
-    with durable._LOCK:  # held by this thread while forking
+    with core._LOCK:  # held by this thread while forking
         pid = os.fork()
         if pid == 0:  # the child
             signal.alarm(30)  # a lock inherited held would block for ever
@@ -633,16 +643,17 @@ def test_a_trial_over_the_caps_is_split_into_several_rulesets(
 
 
 def test_the_cap_check_refuses_a_definition_that_would_hang() -> None:
-    rules = {
-        f"r{n}": {"all": [{"m": {"$and": [{"t": "a"}, {"k": n}]}}]}
-        for n in range(durable._MAX_LEAVES)
+    definition = {
+        f"r{n}": {"all": [{"m": {"$and": [{"t": "a"}, {"k": n}]}}]} for n in range(rules.MAX_LEAVES)
     }
-    durable._check_caps(rules)
-    rules |= {f"x{n}": {"all": [{"m": {"$and": [{"t": "a"}, {"k": -n - 1}]}}]} for n in range(200)}
+    rules.check_caps(definition)
+    definition |= {
+        f"x{n}": {"all": [{"m": {"$and": [{"t": "a"}, {"k": -n - 1}]}}]} for n in range(200)
+    }
     with pytest.raises(EngineError, match="alpha node would hold 600 tests"):
-        durable._check_caps(rules)
+        rules.check_caps(definition)
     with pytest.raises(EngineError, match="repeats the condition"):
-        durable._check_caps({"a": rules["r1"], "b": rules["r1"]})
+        rules.check_caps({"a": definition["r1"], "b": definition["r1"]})
 
 
 def test_many_records_are_spread_over_several_sessions(
@@ -651,7 +662,7 @@ def test_many_records_are_spread_over_several_sessions(
     patients = generate(catalog, 100, seed=19)
     expected = [results(engine, catalog, *p) for p in patients]
     sessions = spy.count("assert_facts")
-    monkeypatch.setattr(durable, "_MAX_FACTS", 4)
+    monkeypatch.setattr(encoding, "MAX_FACTS", 4)
     assert [results(engine, catalog, *p) for p in patients] == expected
     assert spy.count("assert_facts") > 3 * sessions
     assert max(len(payload) for payload in spy.payloads[sessions:]) == 4
