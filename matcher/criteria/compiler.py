@@ -56,6 +56,7 @@ from matcher.criteria.schema import (
     Rule,
     SexRule,
     Site,
+    StatusSpec,
     TrialFile,
     phases_text,
 )
@@ -195,6 +196,18 @@ class StatusLeaf:
     key: int = field(default=-1, compare=False)
 
 
+# Every rule kind has one case in each of these dispatches, and nowhere else: each is an
+# exhaustive ``match`` (or ``isinstance`` chain) ending in ``assert_never``, so mypy names every
+# place a new member of ``Leaf`` is not handled, and ``tests/test_rule_kinds.py`` sends every kind
+# through each of them (and an unknown kind, which each must refuse):
+#
+#   format       its rule model in ``matcher.criteria.schema`` (a member of ``Rule``)
+#   compiling    its leaf class here, its case in ``_Compiler.leaf``; ``iter_leaves``
+#   matching     ``matcher.evaluation.engines.python.match``; the durable encoding:
+#                ``durable.encoding.window`` and ``leaf_facts``, ``durable.rules.leaf_rules``
+#                and ``Found.matches``; ``matcher.panel.columnar._leaf_states`` (panel columns)
+#   meaning      ``matcher.evaluation.leaves.leaf_result`` (outcome, reason, evidence, dates)
+#   wording      ``matcher.render.text.describe_rule``
 Leaf = (
     AgeLeaf
     | SexLeaf
@@ -239,12 +252,23 @@ def iter_leaves(node: Node) -> Iterator[Leaf]:
     stack: list[Node] = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, AllNode | AnyNode | AtLeastNode):
-            stack.extend(reversed(current.children))
-        elif isinstance(current, NotNode):
-            stack.append(current.child)
-        else:
-            yield current
+        match current:
+            case AllNode() | AnyNode() | AtLeastNode():
+                stack.extend(reversed(current.children))
+            case NotNode():
+                stack.append(current.child)
+            case (
+                AgeLeaf()
+                | SexLeaf()
+                | AttributeLeaf()
+                | ConditionLeaf()
+                | MedicationLeaf()
+                | ObservationLeaf()
+                | StatusLeaf()
+            ):
+                yield current
+            case _:
+                assert_never(current)
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,56 +419,62 @@ class _Compiler:
         return None if leaf is None else self.intern(leaf)
 
     def leaf(self, rule: Rule, path: tuple[str | int, ...]) -> Leaf | None:
-        if isinstance(rule, AgeRule):
-            return AgeLeaf(rule.age.min, rule.age.max)
-        if isinstance(rule, SexRule):
-            return SexLeaf(frozenset(rule.sex))
-        if isinstance(rule, AttributeRule):
-            return self.attribute(rule, (*path, "attribute"))
-        if isinstance(rule, ConditionRule):
-            spec = rule.condition
-            concept = self.concept(
-                spec.concept, ConceptKind.CONDITION, (*path, "condition", "concept")
-            )
-            if concept is None:
-                return None
-            if spec.active_within is not None:
-                return ConditionLeaf(concept, "ever", None, None, spec.active_within)
-            return ConditionLeaf(concept, spec.status, spec.onset_at_least, spec.onset_within)
-        if isinstance(rule, MedicationRule):
-            med = rule.medication
-            found: ConceptSet | None
-            if med.ingredient is not None:
-                found = ingredient_set(med.ingredient)
-                if not found.names:  # matching reads words: this one would never match
-                    self.problem(
-                        "invalid-value",
-                        "an ingredient needs Latin letters or digits (accents are folded): this "
-                        "one gives no word to match, so it could never match a record",
-                        (*path, "medication", "ingredient"),
-                    )
-                    found = None
-            else:
-                assert med.concept is not None
-                found = self.concept(
-                    med.concept, ConceptKind.MEDICATION, (*path, "medication", "concept")
+        """The compiled leaf of a leaf rule (one case per rule kind), or ``None`` after
+        recording why it cannot be compiled."""
+        match rule:
+            case AgeRule():
+                return AgeLeaf(rule.age.min, rule.age.max)
+            case SexRule():
+                return SexLeaf(frozenset(rule.sex))
+            case AttributeRule():
+                return self.attribute(rule, (*path, "attribute"))
+            case ConditionRule():
+                return self.condition(rule, (*path, "condition"))
+            case MedicationRule():
+                return self.medication(rule, (*path, "medication"))
+            case ObservationRule():
+                return self.observation(rule, (*path, "observation"))
+            case PregnantRule():
+                return self.status("pregnant", rule.pregnant)
+            case LactatingRule():
+                return self.status("lactating", rule.lactating)
+            case AllRule() | AnyRule() | NotRule() | AtLeastRule():  # pragma: no cover
+                raise AssertionError("composite rules are compiled by Compiler.rule")
+            case _:
+                assert_never(rule)
+
+    def condition(self, rule: ConditionRule, path: tuple[str | int, ...]) -> Leaf | None:
+        spec = rule.condition
+        concept = self.concept(spec.concept, ConceptKind.CONDITION, (*path, "concept"))
+        if concept is None:
+            return None
+        if spec.active_within is not None:
+            return ConditionLeaf(concept, "ever", None, None, spec.active_within)
+        return ConditionLeaf(concept, spec.status, spec.onset_at_least, spec.onset_within)
+
+    def medication(self, rule: MedicationRule, path: tuple[str | int, ...]) -> Leaf | None:
+        med = rule.medication
+        found: ConceptSet | None
+        if med.ingredient is not None:
+            found = ingredient_set(med.ingredient)
+            if not found.names:  # matching reads words: this one would never match
+                self.problem(
+                    "invalid-value",
+                    "an ingredient needs Latin letters or digits (accents are folded): this "
+                    "one gives no word to match, so it could never match a record",
+                    (*path, "ingredient"),
                 )
-            return (
-                None if found is None else MedicationLeaf(found, med.within, ever=med.ever is True)
-            )
-        if isinstance(rule, ObservationRule):
-            return self.observation(rule, (*path, "observation"))
-        if isinstance(rule, PregnantRule | LactatingRule):
-            status = rule.pregnant if isinstance(rule, PregnantRule) else rule.lactating
-            what: Literal["pregnant", "lactating"] = (
-                "pregnant" if isinstance(rule, PregnantRule) else "lactating"
-            )
-            return StatusLeaf(
-                what, status.within, status.childbearing_age.min, status.childbearing_age.max
-            )
-        if isinstance(rule, AllRule | AnyRule | NotRule | AtLeastRule):  # pragma: no cover
-            raise AssertionError("composite rules are compiled by Compiler.rule")
-        assert_never(rule)
+                found = None
+        else:
+            assert med.concept is not None
+            found = self.concept(med.concept, ConceptKind.MEDICATION, (*path, "concept"))
+        return None if found is None else MedicationLeaf(found, med.within, ever=med.ever is True)
+
+    @staticmethod
+    def status(what: Literal["pregnant", "lactating"], status: StatusSpec) -> Leaf:
+        return StatusLeaf(
+            what, status.within, status.childbearing_age.min, status.childbearing_age.max
+        )
 
     def attribute(self, rule: AttributeRule, path: tuple[str | int, ...]) -> Leaf | None:
         spec = rule.attribute

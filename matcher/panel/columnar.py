@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import chain
-from typing import Any, Final
+from typing import Any, Final, assert_never
 
 import numpy as np
 
@@ -50,20 +50,16 @@ from matcher.core.outcome import MET, NOT_MET, REVIEW, UNKNOWN, Outcome, ReviewK
 from matcher.core.terms import Sex
 from matcher.criteria.compiler import (
     AgeLeaf,
-    AllNode,
-    AnyNode,
-    AtLeastNode,
     AttributeLeaf,
     CompiledCriterion,
     CompiledTrial,
     ConditionLeaf,
     Leaf,
     MedicationLeaf,
-    Node,
-    NotNode,
     ObservationLeaf,
     SexLeaf,
     StatusLeaf,
+    iter_leaves,
 )
 from matcher.criteria.concepts import ConceptKind, ConceptSet
 from matcher.evaluation.engines.python import match
@@ -382,7 +378,7 @@ def _leaf_states(leaf: Leaf, columns: FactColumns, members: _Membership) -> Arra
         return np.asarray(hits, dtype=np.int8)
     if isinstance(leaf, StatusLeaf):
         return _status(leaf, columns)
-    raise AssertionError(f"no columns for {type(leaf).__name__}")  # pragma: no cover
+    assert_never(leaf)
 
 
 def _age(leaf: AgeLeaf, columns: FactColumns) -> Array:
@@ -697,15 +693,10 @@ class ColumnarEngine:
 def _leaves_of(criterion: CompiledCriterion) -> list[Leaf]:
     """The distinct leaves of a criterion's rule and ``applies_to``, in tree order."""
     found: dict[int, Leaf] = {}
-    stack: list[Node] = [n for n in (criterion.applies_to, criterion.rule) if n is not None]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, NotNode):
-            stack.append(node.child)
-        elif isinstance(node, AllNode | AnyNode | AtLeastNode):
-            stack.extend(reversed(node.children))
-        else:
-            found.setdefault(node.key, node)
+    for tree in (criterion.rule, criterion.applies_to):
+        if tree is not None:
+            for leaf in iter_leaves(tree):
+                found.setdefault(leaf.key, leaf)
     return list(found.values())
 
 

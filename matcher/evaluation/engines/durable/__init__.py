@@ -25,7 +25,7 @@ code that avoids them (every trap has its test in ``tests/test_durable.py``):
 A rule kind's durable encoding is the case of its leaf in ``encoding.window``,
 ``encoding.leaf_facts``, ``rules.leaf_rules`` and ``rules.Found.matches``: each dispatch is an
 exhaustive ``match`` ending in ``assert_never``, so a new kind is a type error (mypy) and an
-``AssertionError`` at run time until all four handle it.
+``AssertionError`` at run time until all four handle it (``tests/test_rule_kinds.py``).
 """
 
 from matcher.evaluation.engines.durable.engine import DurableEngine, durable_engine
