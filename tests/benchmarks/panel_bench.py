@@ -8,7 +8,8 @@ catalog (``synthetic.py``, varied from the real trials); then, per engine (the r
 at ``--row-sizes``), one row of the table:
 
 - ingest: reading the export into what the engine takes, in this process: grouping by patient
-  and mapping with ``matcher.patient.fhir`` (both engines), then fact columns (columnar);
+  on disk, then mapping with ``matcher.patient.fhir`` (row) or reading plain records directly
+  (columnar, ``matcher.panel.ingest``) and building the fact columns;
 - evaluate: the engine with its input in hand, one process, and patient-trials per second;
 - ``matcher screen`` end to end, as a subprocess (NDJSON in, every table and the report out,
   ``--workers``), wall time and peak memory (max RSS of the waited children: the largest one);
@@ -118,7 +119,15 @@ def _measure(
 ) -> tuple[float, float, str]:
     """(ingest s, evaluate s, what the columnar engine left to rows) in this process."""
     started = time.perf_counter()
-    _, patients = _read(export)
+    if engine == "row":
+        _, patients = _read(export)
+    else:  # the columnar engine reads plain Bulk records directly (matcher.panel.ingest)
+        from matcher.panel.ingest import fast_map
+        from matcher.panel.reading import RawPatient
+
+        raws = read_panel(export).raw()
+        items = [fast_map(r) for r in raws if isinstance(r, RawPatient)]
+        patients = [i.patient for i in items if i.patient is not None]
     if engine == "row":
         ingest = time.perf_counter() - started
         started = time.perf_counter()
