@@ -268,3 +268,82 @@ def test_screen_writes_the_same_tables_with_either_engine(tmp_path: Path) -> Non
                 "the row engine", "the columnar engine"
             )
         assert right == left, name
+
+
+def _compare_readings(folder: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """``fast_map`` against ``map_raw`` for every patient of an export: the same item, the same
+    origins. Returns (patients, those read by ``map_raw``)."""
+    from matcher.panel import ingest
+    from matcher.panel.reading import RawPatient, map_raw
+
+    raws = [r for r in read_panel(folder).raw() if isinstance(r, RawPatient)]
+    slow: list[str] = []
+    monkeypatch.setattr(ingest, "map_raw", lambda raw: slow.append(raw.subject) or map_raw(raw))
+    for raw in raws:
+        expected, got = map_raw(raw), ingest.fast_map(raw)
+        assert got == expected, raw.subject
+        if expected.patient is not None:
+            assert got.patient is not None
+            p, q = expected.patient, got.patient
+            names = ["id", "birth_date", "sex", "deceased_date", "attributes"]
+            for section in ("conditions", "medications", "observations"):
+                names += [f"{section}[{i}]" for i in range(len(getattr(p, section)))]
+            assert [q.origin_of(n) for n in names] == [p.origin_of(n) for n in names]
+    return len(raws), len(slow)
+
+
+def test_plain_bulk_records_are_read_as_the_fhir_mapping_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import bulk_export
+
+    folder = tmp_path / "export"
+    bulk_export.generate(folder, 300, seed=5)
+    # Records outside the plain shape, each for another patient: through matcher.patient.fhir.
+    lines = (folder / "Patient.000.ndjson").read_text(encoding="utf-8").splitlines()
+    patients = [json.loads(line)["id"] for line in lines]
+    odd = [
+        {
+            "resourceType": "Condition",
+            "code": {"text": "Epilepsy"},
+            "onsetPeriod": {"start": "2020"},
+        },
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
+            "valueQuantity": {"value": 14},
+        },
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
+            "valueCodeableConcept": {
+                "coding": [{"system": "http://snomed.info/sct", "code": "77386006"}]
+            },
+        },
+        {
+            "resourceType": "MedicationRequest",
+            "status": "active",
+            "intent": "order",
+            "medicationReference": {"reference": "Medication/m1"},
+        },
+        {"resourceType": "Condition", "code": {"text": "Epilepsy"}, "clinicalStatus": "active"},
+        {
+            "resourceType": "MedicationRequest",
+            "status": "whatever",
+            "intent": "order",
+            "medicationCodeableConcept": {"text": "clonazepam"},
+        },
+    ]
+    with (folder / "Condition.000.ndjson").open("a", encoding="utf-8") as handle:
+        for number, resource in enumerate(odd):
+            resource["subject"] = {"reference": f"Patient/{patients[number]}"}
+            handle.write(json.dumps(resource) + "\n")
+    read, slow = _compare_readings(folder, monkeypatch)
+    assert read == 300
+    assert slow == len(odd)  # the others were read directly
+    read, slow = _compare_readings(DATA / "fhir" / "bulk-10", monkeypatch)
+    assert (read, slow) == (13, 0)

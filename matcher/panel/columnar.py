@@ -75,6 +75,8 @@ from matcher.panel.batch import (
     TrialColumns,
     TrialShape,
 )
+from matcher.panel.ingest import fast_map
+from matcher.panel.reading import PanelItem, RawPatient
 from matcher.patient.model import Patient
 
 __all__ = ["ColumnarEngine", "ColumnarStats", "FactColumns", "Records", "columns_of"]
@@ -631,6 +633,9 @@ class ColumnarEngine:
     """The batch protocol over fact columns (see the module docstring)."""
 
     name = "columnar"
+    #: Patients per batch in ``matcher screen``: the per-batch cost (leaf columns, templates) is
+    #: spread over more patients; a batch's matrix stays a few megabytes.
+    batch_size = 2048
 
     def __init__(self) -> None:
         self.stats = ColumnarStats()
@@ -644,6 +649,12 @@ class ColumnarEngine:
         self, patient: Patient, trials: Sequence[CompiledTrial], as_of: date
     ) -> CheckResult:
         return RowEngine().explain(patient, trials, as_of)
+
+    @staticmethod
+    def read(raw: RawPatient) -> PanelItem:
+        """One Bulk patient, as ``matcher.panel.reading.map_raw`` reads it, faster for plain
+        records (``matcher.panel.ingest.fast_map``)."""
+        return fast_map(raw)
 
     def evaluate_columns(
         self, columns: FactColumns, trials: Sequence[CompiledTrial]

@@ -142,7 +142,8 @@ def run_screen(
     items: Iterator[PanelItem | RawPatient | Patient] = (
         source.raw() if isinstance(source, PanelSource) else iter(source)
     )
-    chunks = iter(lambda: list(islice(items, _BATCH)), [])
+    size = getattr(engine, "batch_size", _BATCH)  # a columnar engine gains from larger batches
+    chunks = iter(lambda: list(islice(items, size)), [])
     screened = skipped = 0
 
     def deliver(errors: list[PanelItem], matrix: OutcomeMatrix | None) -> None:
@@ -199,8 +200,10 @@ def _evaluate(
 ) -> tuple[list[PanelItem], OutcomeMatrix | None]:
     errors: list[PanelItem] = []
     patients: list[Patient] = []
+    # An engine may bring a faster reading of Bulk patients (the same ``PanelItem``).
+    read: Callable[[RawPatient], PanelItem] = getattr(context.engine, "read", map_raw)
     for entry in chunk:
-        item = map_raw(entry) if isinstance(entry, RawPatient) else entry
+        item = read(entry) if isinstance(entry, RawPatient) else entry
         if isinstance(item, Patient):
             patients.append(item)
         elif item.patient is None:

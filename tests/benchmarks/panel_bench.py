@@ -1,17 +1,22 @@
 """Panel screening benchmark: prints a table against the targets of issue 16.
 
-``python tests/benchmarks/panel_bench.py [--sizes 1000 10000] [--trials 50] [--workers 2]``
+``python tests/benchmarks/panel_bench.py [--sizes 1000 10000] [--row-sizes 1000] [--trials 50]
+[--workers 2]``
 
-For each size it generates a synthetic Bulk export (``bulk_export.py``) and a synthetic catalog
-(``synthetic.py``, varied from the real trials), then measures:
+For each size it generates a synthetic Bulk export (``bulk_export.py``) and uses a synthetic
+catalog (``synthetic.py``, varied from the real trials); then, per engine (the row engine only
+at ``--row-sizes``), one row of the table:
 
-- ``matcher screen`` end to end, as a subprocess (NDJSON in, every table and the report out),
-  wall time and peak memory (the largest process: max RSS of the waited children);
-- evaluation with the patients in hand (the row engine, one process), in patient-trials/s;
-- reading alone: grouping by patient on disk and mapping with ``matcher.patient.fhir``, against
-loading
-  the same NDJSON into columns with duckdb and with pyarrow (the candidates for a columnar
-  ingest), when they are installed.
+- ingest: reading the export into what the engine takes, in this process: grouping by patient
+  on disk, then mapping with ``matcher.patient.fhir`` (row) or reading plain records directly
+  (columnar, ``matcher.panel.ingest``) and building the fact columns;
+- evaluate: the engine with its input in hand, one process, and patient-trials per second;
+- ``matcher screen`` end to end, as a subprocess (NDJSON in, every table and the report out,
+  ``--workers``), wall time and peak memory (max RSS of the waited children: the largest one);
+- for the columnar engine, how many patient-trials it left to the row engine.
+
+Loading the same NDJSON with duckdb and pyarrow (the candidates for a direct ingest) is timed
+too, when they are installed.
 
 Run it on a quiet machine; the load average is printed with the table.
 """
@@ -43,7 +48,9 @@ AS_OF = date(2026, 11, 21)
 MATCHER = str(Path(sys.executable).parent / "matcher")
 
 
-def _screen(export: Path, out: Path, criteria: Path, workers: int) -> tuple[float, float]:
+def _screen(
+    export: Path, out: Path, criteria: Path, workers: int, engine: str
+) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     done = subprocess.run(
@@ -59,6 +66,8 @@ def _screen(export: Path, out: Path, criteria: Path, workers: int) -> tuple[floa
             AS_OF.isoformat(),
             "--workers",
             str(workers),
+            "--engine",
+            engine,
         ],
         capture_output=True,
         text=True,
@@ -105,81 +114,116 @@ def _pyarrow(export: Path) -> float | None:
     return time.perf_counter() - started
 
 
+def _measure(
+    engine: str, export: Path, trials: list[matcher.CompiledTrial]
+) -> tuple[float, float, str]:
+    """(ingest s, evaluate s, what the columnar engine left to rows) in this process."""
+    started = time.perf_counter()
+    if engine == "row":
+        _, patients = _read(export)
+    else:  # the columnar engine reads plain Bulk records directly (matcher.panel.ingest)
+        from matcher.panel.ingest import fast_map
+        from matcher.panel.reading import RawPatient
+
+        raws = read_panel(export).raw()
+        items = [fast_map(r) for r in raws if isinstance(r, RawPatient)]
+        patients = [i.patient for i in items if i.patient is not None]
+    if engine == "row":
+        ingest = time.perf_counter() - started
+        started = time.perf_counter()
+        RowEngine().evaluate(patients, trials, AS_OF)
+        return ingest, time.perf_counter() - started, ""
+    from matcher.panel.columnar import ColumnarEngine, columns_of
+
+    columns = columns_of(patients, AS_OF)
+    ingest = time.perf_counter() - started
+    columnar = ColumnarEngine()
+    started = time.perf_counter()
+    columnar.evaluate_columns(columns, trials)
+    took = time.perf_counter() - started
+    stats = columnar.stats
+    pairs = len(patients) * len(trials)
+    left = f"{stats.row_pairs:,} ({100 * stats.row_pairs / pairs:.1f}%, {stats.row_dated:,} dated)"
+    return ingest, took, left
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="panel screening benchmark")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--row-sizes", type=int, nargs="*", default=[1000])
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--evaluate", type=int, default=1000, help="patients for evaluation")
     args = parser.parse_args()
-    rows: list[tuple[str, str]] = []
+    rows: list[tuple[str, ...]] = []
+    loads: list[str] = []
+    per_patient: dict[int, float] = {}
     with tempfile.TemporaryDirectory(prefix="panel-bench-") as tmp:
         root = Path(tmp)
         criteria = synthetic.write_catalog(root / "catalog", args.trials)
-        trials = matcher.load_trials(criteria)
-        per_patient: dict[int, float] = {}
+        trials = list(matcher.load_trials(criteria).trials)
         for size in args.sizes:
             export = root / f"export-{size}"
             started = time.perf_counter()
             counts = bulk_export.generate(export, size)
             made = time.perf_counter() - started
-            records = sum(counts.values())
-            rows.append(
-                (f"{size:,} patients: generate export ({records:,} lines)", f"{made:.1f} s")
-            )
-            wall, peak = _screen(export, root / f"out-{size}", criteria, args.workers)
-            per_patient[size] = wall / size
-            rows.append(
-                (
-                    f"{size:,} x {len(trials)} trials: `matcher screen` end to end, "
-                    f"{args.workers} workers",
-                    f"{wall:.1f} s ({size * len(trials) / wall:,.0f} patient-trials/s)",
-                )
-            )
-            rows.append((f"{size:,}: peak memory (largest process)", f"{peak:.0f} MB"))
-            read, patients = _read(export)
-            rows.append(
-                (
-                    f"{size:,}: read (group on disk + matcher.patient.fhir), 1 process",
-                    f"{read:.1f} s",
-                )
+            loads.append(
+                f"{size:,} patients: export of {sum(counts.values()):,} lines in {made:.1f} s"
             )
             for name, measure in (("duckdb", _duckdb), ("pyarrow", _pyarrow)):
                 took = measure(export)
                 if took is not None:
-                    rows.append(
-                        (f"{size:,}: load the NDJSON into columns with {name}", f"{took:.2f} s")
-                    )
-            if size == args.sizes[0]:
-                sample = patients[: args.evaluate]
-                started = time.perf_counter()
-                RowEngine().evaluate(sample, trials.trials, AS_OF)
-                took = time.perf_counter() - started
+                    loads.append(f"{size:,}: the NDJSON into columns with {name}: {took:.2f} s")
+            for engine in ("columnar", "row"):
+                if engine == "row" and size not in args.row_sizes:
+                    continue
+                ingest, evaluate, left = _measure(engine, export, trials)
+                wall, peak = _screen(export, root / f"out-{size}", criteria, args.workers, engine)
+                if engine == "columnar":
+                    per_patient[size] = wall / size
+                pairs = size * len(trials)
                 rows.append(
                     (
-                        f"evaluate {len(sample):,} patients x {len(trials)} trials in hand, "
-                        "row engine, 1 process",
-                        f"{len(sample) * len(trials) / took:,.0f} patient-trials/s",
+                        engine,
+                        f"{size:,}",
+                        str(len(trials)),
+                        f"{ingest:.1f}",
+                        f"{evaluate:.2f}",
+                        f"{pairs / evaluate:,.0f}",
+                        f"{peak:.0f} MB",
+                        f"{wall:.1f}",
+                        left,
                     )
                 )
-        if len(args.sizes) > 1:
-            small, large = args.sizes[0], args.sizes[-1]
-            rows.append(
-                (
-                    f"linearity: time per patient, {large:,} / {small:,}",
-                    f"{per_patient[large] / per_patient[small]:.2f}x",
-                )
-            )
     load = os.getloadavg()
     print(
         f"panel benchmark, {date.today()}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}:\n"
+        f"{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
+        f"end to end with --workers {args.workers}:\n"
     )
-    width = max(len(r[0]) for r in rows)
-    print(f"| {'measure'.ljust(width)} | result |")
-    print(f"|{'-' * (width + 2)}|--------|")
-    for name, value in rows:
-        print(f"| {name.ljust(width)} | {value} |")
+    header = (
+        "engine",
+        "patients",
+        "trials",
+        "ingest s",
+        "evaluate s",
+        "patient-trials/s per core",
+        "peak RSS",
+        "end-to-end s",
+        "left to the row engine",
+    )
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for line in [header, tuple("-" * w for w in widths), *rows]:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |")
+    print()
+    for line in loads:
+        print(f"- {line}")
+    if len(per_patient) > 1:
+        small, large = min(per_patient), max(per_patient)
+        ratio = per_patient[large] / per_patient[small]
+        print(
+            f"- linearity (columnar, end to end): time per patient at {large:,} / {small:,}: "
+            f"{ratio:.2f}x"
+        )
 
 
 if __name__ == "__main__":
