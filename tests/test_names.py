@@ -5,6 +5,7 @@ under both engines (``check_both``)."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from helpers import TrialFolder, check_both, one_criterion_trial
@@ -148,10 +149,144 @@ def test_brand_names_alone_are_members(folder: TrialFolder, concept: str, displa
     assert current(folder, concept, display)[0] == "met"
 
 
-def test_brand_level_xanthine_codes_are_members(folder: TrialFolder) -> None:
+def coded(folder: TrialFolder, concept: str, code: str) -> tuple[str, str, tuple[str, ...]]:
     trial = one_criterion_trial(
-        folder, "medication: {concept: xanthines, current: true}", kind="exclusion"
+        folder, f"medication: {{concept: {concept}, current: true}}", kind="exclusion"
     )
-    record = {"system": "rxnorm", "code": "93181", "start": "2026-01-01", "status": "active"}
+    record = {"system": "rxnorm", "code": code, "start": "2026-01-01", "status": "active"}
     (criterion,) = check_both(trial, {"medications": [record]}, AS_OF).criteria
-    assert criterion.outcome.value == "met"
+    return criterion.outcome.value, criterion.reason, criterion.missing
+
+
+def test_brand_level_xanthine_codes_are_members(folder: TrialFolder) -> None:
+    assert coded(folder, "xanthines", "93181")[0] == "met"
+
+
+# Brand names from openFDA and drug references (each cited in its set's ``source``): a record
+# naming the brand decides the rule exactly as one naming its ingredient does.
+BRANDS = [
+    ("benzodiazepines", "Dalmane 30 mg capsule", "flurazepam 30 mg capsule"),
+    ("benzodiazepines", "SERAX 15 MG", "oxazepam 15 mg"),
+    ("xanthines", "Theo-24 300 mg capsule", "theophylline 300 mg capsule"),
+    ("xanthines", "Theo 24 200 mg", "theophylline 200 mg"),
+    ("xanthines", "Uniphyl 400 mg tablet", "theophylline 400 mg tablet"),
+    ("sympathomimetics", "Primatene Mist inhaler", "epinephrine inhaler"),
+    ("sympathomimetics", "Primatene tablets", "ephedrine tablets"),
+    ("sympathomimetics", "Claritin-D 24 Hour", "loratadine / pseudoephedrine"),
+    ("sympathomimetics", "CLARITIN D 12 HOUR", "loratadine / pseudoephedrine"),
+    ("sympathomimetics", "Allegra-D Allergy and Congestion", "fexofenadine / pseudoephedrine"),
+    ("sympathomimetics", "Zyrtec-D 12 hour", "cetirizine / pseudoephedrine"),
+]
+
+
+@pytest.mark.parametrize(("concept", "brand", "ingredient"), BRANDS)
+def test_a_brand_decides_as_its_ingredient(
+    folder: TrialFolder, concept: str, brand: str, ingredient: str
+) -> None:
+    expected = current(folder, concept, ingredient)
+    assert expected[0] == "met"
+    assert current(folder, concept, brand) == expected
+
+
+@pytest.mark.parametrize(
+    "display",
+    [
+        "Claritin 10 mg tablet",  # loratadine alone: an antihistamine, no decongestant
+        "Allegra Allergy 180 mg",
+        "Zyrtec Allergy 10 mg",
+        "Clarinex 5 mg",
+    ],
+)
+def test_the_antihistamine_without_the_d_is_no_sympathomimetic(
+    folder: TrialFolder, display: str
+) -> None:
+    assert current(folder, "sympathomimetics", display) == (
+        "not_met",
+        "no current sympathomimetics on record",
+        (),
+    )
+
+
+@pytest.mark.parametrize(
+    ("concept", "display", "member"),
+    [
+        ("benzodiazepines", "Dalmame 15 mg", "dalmane"),
+        ("benzodiazepines", "Serex 15 mg", "serax"),
+        ("sympathomimetics", "Primatine Mist", "primatene"),
+        ("xanthines", "Uniphil 400 mg", "uniphyl"),
+    ],
+)
+def test_a_near_miss_of_a_new_brand_makes_the_rule_unknown(
+    folder: TrialFolder, concept: str, display: str, member: str
+) -> None:
+    title = LIBRARY[concept].title
+    question = f"whether the patient currently uses {title}"
+    assert current(folder, concept, display) == (
+        "unknown",
+        f"cannot tell from the record {question}: the name of a medication on record "
+        f"resembles {member} ({title})",
+        (question,),
+    )
+
+
+# Codes that openFDA lists for current products (openfda.rxcui), each cited in its set.
+NEW_CODES = [
+    ("xanthines", code)
+    for code in ("313291", "313306", "314241", "317769", "348472", "1724666", "1724668")
+] + [
+    ("sympathomimetics", code)
+    for code in ("997406", "997512", "1117562", "1242399", "2109083", "2109088")
+]
+
+
+@pytest.mark.parametrize(("concept", "code"), NEW_CODES)
+def test_a_clinical_drug_code_decides_as_the_ingredient_code(
+    folder: TrialFolder, concept: str, code: str
+) -> None:
+    ingredient = {"xanthines": "10438", "sympathomimetics": "3992"}[concept]
+    expected = coded(folder, concept, ingredient)
+    assert expected[0] == "met"
+    assert coded(folder, concept, code) == expected
+
+
+def test_a_fhir_medication_statement_with_a_new_code_is_use(folder: TrialFolder) -> None:
+    from matcher.patient.fhir import patient_from_fhir
+
+    rxnorm = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+    def statement(code: str) -> dict[str, Any]:
+        return {
+            "resourceType": "MedicationStatement",
+            "status": "active",
+            "subject": {"reference": "Patient/p"},
+            "medicationCodeableConcept": {"coding": [{"system": rxnorm, "code": code}]},
+            "effectivePeriod": {"start": "2026-10-01"},
+        }
+
+    def decided(concept: str, code: str) -> tuple[str, str, tuple[str, ...]]:
+        trial = one_criterion_trial(
+            folder, f"medication: {{concept: {concept}, current: true}}", kind="exclusion"
+        )
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [
+                {"resource": {"resourceType": "Patient", "id": "p"}},
+                {"resource": statement(code)},
+            ],
+        }
+        patient = patient_from_fhir(bundle)
+        python = matcher.check(patient, [trial], as_of=AS_OF)
+        durable = matcher.check(patient, [trial], as_of=AS_OF, engine="durable")
+        assert python.trials == durable.trials
+        (criterion,) = python.trials[0].criteria
+        return criterion.outcome.value, criterion.reason, criterion.missing
+
+    # Primatene Mist (epinephrine inhalation) and a theophylline extended-release tablet.
+    assert decided("sympathomimetics", "2109088") == decided("sympathomimetics", "3992")
+    assert decided("xanthines", "313291") == decided("xanthines", "10438")
+    assert decided("xanthines", "313291") == (
+        "met",
+        "theophylline or another xanthine in use on 2026-11-21",
+        (),
+    )
