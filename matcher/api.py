@@ -17,7 +17,7 @@ from typing import Any
 
 from matcher.core.errors import Diagnostic, InputError
 from matcher.criteria.bundled import bundled_catalog_dir
-from matcher.criteria.compiler import Catalog, CompiledTrial, catalog_digest, load_catalog
+from matcher.criteria.compiler import Catalog, CompiledTrial, load_catalog
 from matcher.evaluation.engines import ENGINES, Engine, get_engine
 from matcher.evaluation.evaluate import Explain, check_facts, prepare
 from matcher.evaluation.examples import ExampleReport, run_examples
@@ -96,14 +96,12 @@ def check(
     started = time.perf_counter()
     _check_arguments(patient, as_of, explain)
     day = as_of if as_of is not None else date.today()
-    if isinstance(trials, Catalog):
-        selected, criteria, digest = trials.trials, trials.criteria, trials.digest
-    else:
-        selected, criteria = tuple(trials), None
-        digest = catalog_digest(selected)
+    selected = trials.trials if isinstance(trials, Catalog) else tuple(trials)
+    criteria = trials.criteria if isinstance(trials, Catalog) else None
+    digest = trials.digest if isinstance(trials, Catalog) else None
     chosen = get_engine(engine)
     facts = prepare(patient, day)
-    result = check_facts(facts, selected, chosen, criteria, explain=explain, catalog_digest=digest)
+    result = check_facts(facts, selected, chosen, criteria, explain=explain, digest=digest)
     _log.debug(
         "checked %d trial(s) with the %s engine as of %s in %.1f ms",
         len(selected),

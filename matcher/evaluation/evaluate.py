@@ -68,6 +68,7 @@ from matcher.criteria.compiler import (
     CriterionKind,
     Node,
     NotNode,
+    catalog_digest,
 )
 from matcher.evaluation.coverage import data_quality
 from matcher.evaluation.engines import Engine
@@ -573,11 +574,12 @@ def check_facts(
     criteria: Iterable[CompiledCriterion] | None = None,
     *,
     explain: Explain = "all",
-    catalog_digest: str = "",
+    digest: str | None = None,
 ) -> CheckResult:
     """Run ``engine`` over ``trials`` for prepared ``facts`` (``criteria``: see
     ``evaluate_trials``): verdicts, scores and eligible-from dates of every trial, ranked, then
-    the explanation of the trials ``explain`` asks for (see ``Explain``)."""
+    the explanation of the trials ``explain`` asks for (see ``Explain``). ``digest``: the
+    ``catalog_digest`` of ``trials`` when the caller has it (a ``Catalog`` does)."""
     leaves = engine.decide(trials, facts)
     table = _Table(leaves)
     table.fill(criteria if criteria is not None else (c for t in trials for c in t.criteria))
@@ -595,7 +597,7 @@ def check_facts(
         engine.name,
         tuple(ranked),
         notes,
-        catalog_digest=catalog_digest,
+        catalog_digest=digest if digest is not None else catalog_digest(trials),
     )
 
 
