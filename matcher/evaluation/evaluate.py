@@ -235,8 +235,9 @@ class _Table:
 
     def __init__(self, leaves: Mapping[int, LeafResult]) -> None:
         self.leaves = leaves
-        #: Bare results (no words): outcome, review kind, ``leaves_on`` and ``must_stop``.
-        self.results: dict[int, CriterionResult] = {}
+        #: Bare results (no words): outcome, review kind, ``leaves_on`` and ``must_stop`` (for a
+        #: criterion that is one leaf and no more, the leaf's own result).
+        self.results: dict[int, CriterionResult | LeafResult] = {}
         #: One of the ``_PASS`` ... ``_BLOCK_UNTIMED`` codes above.
         self.codes: dict[int, int] = {}
         #: Full results of the criteria explained so far.
@@ -251,11 +252,16 @@ class _Table:
             key = criterion.key
             if key in results:
                 continue
-            result = results[key] = _criterion_new(criterion, leaves, memo, False)
+            result: CriterionResult | LeafResult
+            if criterion.leaf_key >= 0 and criterion.review is None:
+                result = results[key] = leaves[criterion.leaf_key]  # no review: the leaf decides
+            else:
+                result = results[key] = _criterion_new(criterion, leaves, memo, False)
             outcome = result.outcome
             if outcome is UNKNOWN:
                 code = _UNDECIDED
             elif outcome is REVIEW:
+                assert isinstance(result, CriterionResult)  # only a criterion asks for review
                 if result.review_kind is ReviewKind.SCREENING:
                     code = _SCREEN
                 elif criterion.rule is not None and (
@@ -447,7 +453,7 @@ def _trial_result(
     elif blocked and not untimed:
         # Every blocking criterion passes with time: the trial opens on the last of those days
         # (``check_facts`` then checks that nothing else blocks on that day).
-        results: tuple[CriterionResult, ...] = table.slice(trial, table.results)
+        results: tuple[CriterionResult | LeafResult, ...] = table.slice(trial, table.results)
         blocking = [r for r, c in zip(results, codes, strict=True) if c == _BLOCK]
         eligible_from = max(r.leaves_on for r in blocking if r.leaves_on is not None)
         must_stop = tuple(dict.fromkeys(s for r in blocking for s in r.must_stop))
