@@ -55,7 +55,14 @@ from matcher.core.errors import (
 )
 from matcher.core.outcome import Outcome, ReviewKind, Verdict
 from matcher.criteria.compiler import Catalog, CompiledTrial
-from matcher.evaluation.results import CheckResult, CriterionResult, ReviewItem, TrialResult
+from matcher.evaluation.results import (
+    CheckResult,
+    CriterionResult,
+    MissingFact,
+    RecordRef,
+    ReviewItem,
+    TrialResult,
+)
 from matcher.patient.model import (
     Condition,
     LactationStatus,
@@ -79,11 +86,13 @@ __all__ = [
     "LactationStatus",
     "MatcherError",
     "Medication",
+    "MissingFact",
     "Observation",
     "Outcome",
     "Patient",
     "PatientError",
     "PregnancyStatus",
+    "RecordRef",
     "ReviewItem",
     "ReviewKind",
     "TrialResult",

@@ -19,7 +19,7 @@ from matcher.core.errors import Diagnostic, InputError
 from matcher.criteria.bundled import bundled_catalog_dir
 from matcher.criteria.compiler import Catalog, CompiledTrial, load_catalog
 from matcher.evaluation.engines import ENGINES, Engine, get_engine
-from matcher.evaluation.evaluate import check_facts, prepare
+from matcher.evaluation.evaluate import Explain, check_facts, prepare
 from matcher.evaluation.examples import ExampleReport, run_examples
 from matcher.evaluation.results import CheckResult
 from matcher.patient.load import load_patient, patient_from_data, patient_from_text
@@ -80,23 +80,28 @@ def check(
     *,
     as_of: date | None = None,
     engine: Engine | str = "python",
+    explain: Explain = "all",
 ) -> CheckResult:
     """Evaluate ``patient`` against ``trials`` as of ``as_of`` (default: today).
 
     ``engine`` is an ``Engine`` or the name of one (``"python"``, ``"durable"``). Returns the
-    trials ranked, each with its verdict, score and per-criterion outcomes. Raises
+    trials ranked, each with its verdict, score and eligible-from date. ``explain`` says which of
+    them also get their per-criterion outcomes, reasons, evidence, missing facts and review
+    items: ``"all"`` (the default), ``"none"`` (for counting), or the number of top-ranked trials
+    to explain (a referral screen shows a few); the verdicts are the same either way. Raises
     ``PatientError`` if the patient contradicts the date (born after it, older than 150) and
     ``EngineError`` if the engine is not available. Safe to call from many threads (with the
     python engine; the durable engine makes them queue).
     """
     started = time.perf_counter()
-    _check_arguments(patient, as_of)
+    _check_arguments(patient, as_of, explain)
     day = as_of if as_of is not None else date.today()
     selected = trials.trials if isinstance(trials, Catalog) else tuple(trials)
     criteria = trials.criteria if isinstance(trials, Catalog) else None
+    digest = trials.digest if isinstance(trials, Catalog) else None
     chosen = get_engine(engine)
     facts = prepare(patient, day)
-    result = check_facts(facts, selected, chosen, criteria)
+    result = check_facts(facts, selected, chosen, criteria, explain=explain, digest=digest)
     _log.debug(
         "checked %d trial(s) with the %s engine as of %s in %.1f ms",
         len(selected),
@@ -107,7 +112,7 @@ def check(
     return result
 
 
-def _check_arguments(patient: object, as_of: object) -> None:
+def _check_arguments(patient: object, as_of: object, explain: object) -> None:
     """``check``'s arguments are what it takes, or an ``InputError`` says which one is not."""
     problem = None
     if not isinstance(patient, Patient):
@@ -123,6 +128,10 @@ def _check_arguments(patient: object, as_of: object) -> None:
         )
     elif as_of is not None and not isinstance(as_of, date):
         problem = ("as_of", f"expected a datetime.date, got {type(as_of).__name__}")
+    elif explain not in ("all", "none") and (
+        not isinstance(explain, int) or isinstance(explain, bool) or explain < 0
+    ):
+        problem = ("explain", 'expected "all", "none" or a whole number of trials, 0 or more')
     if problem is not None:
         raise InputError(Diagnostic("invalid-argument", problem[1], "<check>", path=problem[0]))
 

@@ -60,7 +60,17 @@ def test_check_json_contract() -> None:
     assert (done.returncode, done.stderr) == (0, "")
     result = json.loads(done.stdout)
     golden("check_crps.json", json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    assert list(result) == ["patient", "as_of", "engine", "data_quality", "trials"]
+    # The contract only grows: the first fields keep their order, later versions add fields.
+    assert list(result) == [
+        "patient",
+        "as_of",
+        "engine",
+        "data_quality",
+        "trials",
+        "matcher_version",
+        "catalog_digest",
+    ]
+    assert result["catalog_digest"].startswith("sha256:")
     for trial in result["trials"]:
         assert {
             "trial",
@@ -71,9 +81,20 @@ def test_check_json_contract() -> None:
             "criteria",
             "missing",
             "to_confirm",
+            "missing_facts",
+            "last_reviewed",
+            "explained",
         } <= set(trial)
         for criterion in trial["criteria"]:
-            assert {"id", "kind", "outcome", "reason", "evidence"} <= set(criterion)
+            assert {
+                "id",
+                "kind",
+                "outcome",
+                "reason",
+                "evidence",
+                "records",
+                "missing_facts",
+            } <= set(criterion)
 
 
 def test_check_reads_a_patient_from_stdin() -> None:

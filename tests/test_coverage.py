@@ -254,25 +254,38 @@ def test_dispense_and_administration_are_medication_use() -> None:
     drug = {"system": RXNORM, "code": "2598"}
     assert patient.medications == (
         Medication(
+            source="entry[1].resource",
             **drug,
             start=PartialDate(2026, 11, 1),
             end=PartialDate(2026, 11, 30),
             status="completed",
         ),
-        Medication(**drug, start=PartialDate(2026, 10, 1), status="unknown"),
         Medication(
+            source="entry[2].resource",
+            **drug,
+            start=PartialDate(2026, 10, 1),
+            status="unknown",
+        ),
+        Medication(
+            source="entry[3].resource",
             **drug,
             start=PartialDate(2026, 11, 1),
             end=PartialDate(2026, 11, 30),
             status="intended",
         ),
         Medication(
+            source="entry[4].resource",
             display="midazolam",
             start=PartialDate(2026, 11, 20),
             end=PartialDate(2026, 11, 20),
             status="completed",
         ),
-        Medication(display="midazolam", start=PartialDate(2026, 11, 21), status="active"),
+        Medication(
+            source="entry[5].resource",
+            display="midazolam",
+            start=PartialDate(2026, 11, 21),
+            status="active",
+        ),
     )
 
 
@@ -305,7 +318,14 @@ def test_observation_status(status: str | None, read: bool, skipped: str | None)
         reading["status"] = status
     patient = patient_from_fhir(bundle(reading))
     expected = (
-        Observation(system="loinc", code="72514-3", value=6, unit="{score}", date="2026-11-10"),
+        Observation(
+            source="entry[1].resource",
+            system="loinc",
+            code="72514-3",
+            value=6,
+            unit="{score}",
+            date="2026-11-10",
+        ),
     )
     assert patient.observations == (expected if read else ())
     assert [s.reason.value for s in patient.skipped] == ([skipped] if skipped else [])
@@ -511,8 +531,15 @@ def test_r5_medication_elements_are_read() -> None:
     }
     patient = patient_from_fhir(bundle(statement, given))
     assert patient.medications == (
-        Medication(system=RXNORM, code="2598", start=PartialDate(2026, 11, 1), status="unknown"),
         Medication(
+            source="entry[1].resource",
+            system=RXNORM,
+            code="2598",
+            start=PartialDate(2026, 11, 1),
+            status="unknown",
+        ),
+        Medication(
+            source="entry[2].resource",
             display="midazolam",
             start=PartialDate(2026, 11, 20),
             end=PartialDate(2026, 11, 20),

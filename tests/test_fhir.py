@@ -409,6 +409,7 @@ def test_conditions() -> None:
     assert patient.conditions == (
         Condition(
             id="crps-dotted",
+            source="Condition/crps-dotted",
             system="icd10cm",
             code="G90511",
             display="Complex regional pain syndrome I of right upper limb",
@@ -418,6 +419,7 @@ def test_conditions() -> None:
         ),
         Condition(
             id="crps-plain",
+            source="Condition/crps-plain",
             system="icd10cm",
             code="G90511",
             display="CRPS type I, right arm",
@@ -427,6 +429,7 @@ def test_conditions() -> None:
         ),
         Condition(
             id="crps-both",
+            source="Condition/crps-both",
             system="snomed",
             code="128200000",
             codes=({"system": "icd10cm", "code": "G90511"},),
@@ -438,6 +441,7 @@ def test_conditions() -> None:
         # ptsd-refuted and epilepsy-error are left out
         Condition(
             id="neuralgia-unconfirmed",
+            source="Condition/neuralgia-unconfirmed",
             system="icd10cm",
             code="M79.2",
             display="Neuralgia and neuritis, unspecified",
@@ -446,6 +450,7 @@ def test_conditions() -> None:
         ),
         Condition(
             id="sprain-resolved",
+            source="Condition/sprain-resolved",
             system="snomed",
             code="44465007",
             display="Sprain of ankle",
@@ -464,6 +469,7 @@ def test_medications() -> None:
     assert patient.medications == (
         Medication(
             id="ketamine-infusions",
+            source="MedicationStatement/ketamine-infusions",
             system=rxnorm,
             code="6130",
             display="Ketamine infusion",
@@ -473,6 +479,7 @@ def test_medications() -> None:
         ),
         Medication(  # contained, "#med1"
             id="clonazepam-contained",
+            source="MedicationStatement/clonazepam-contained",
             system=rxnorm,
             code="2598",
             display="clonazepam",
@@ -481,6 +488,7 @@ def test_medications() -> None:
         ),
         Medication(  # by fullUrl; dates from the dosage bounds, not authoredOn
             id="diazepam-by-full-url",
+            source="MedicationRequest/diazepam-by-full-url",
             system=rxnorm,
             code="3322",
             display="Diazepam",
@@ -490,6 +498,7 @@ def test_medications() -> None:
         ),
         Medication(  # by "Medication/lorazepam"
             id="lorazepam-by-id",
+            source="MedicationRequest/lorazepam-by-id",
             system=rxnorm,
             code="6470",
             display="lorazepam",
@@ -499,6 +508,7 @@ def test_medications() -> None:
         # midazolam-error (entered-in-error) is left out
         Medication(
             id="ketamine-draft",
+            source="MedicationRequest/ketamine-draft",
             system=rxnorm,
             code="6130",
             display="ketamine",
@@ -507,6 +517,7 @@ def test_medications() -> None:
         ),
         Medication(
             id="diazepam-proposal",
+            source="MedicationRequest/diazepam-proposal",
             system=rxnorm,
             code="3322",
             display="diazepam",
@@ -515,6 +526,7 @@ def test_medications() -> None:
         ),
         Medication(
             id="clonazepam-do-not-perform",
+            source="MedicationRequest/clonazepam-do-not-perform",
             system=rxnorm,
             code="2598",
             display="clonazepam",
@@ -523,6 +535,7 @@ def test_medications() -> None:
         ),
         Medication(  # the reference does not resolve: its display is the name
             id="unnamed-reference",
+            source="MedicationStatement/unnamed-reference",
             display="Valium",
             start=PartialDate(2019),
             status="active",
@@ -538,6 +551,7 @@ def test_observations_pregnancy_and_lactation() -> None:
     assert patient.observations == (
         Observation(
             id="pain-1",
+            source="Observation/pain-1",
             **pain,
             display=pain_name,
             value=3.6,
@@ -545,11 +559,17 @@ def test_observations_pregnancy_and_lactation() -> None:
             date=PartialDate(2024, 5, 2),
         ),
         Observation(  # valueInteger, effectivePeriod.start
-            id="pain-2", **pain, display=pain_name, value=7, date=PartialDate(2024, 6, 10)
+            id="pain-2",
+            source="Observation/pain-2",
+            **pain,
+            display=pain_name,
+            value=7,
+            date=PartialDate(2024, 6, 10),
         ),
         # pain-error and pain-cancelled are left out
         Observation(
             id="bp-1",
+            source="Observation/bp-1",
             system=LOINC,
             code="8480-6",
             display="Systolic blood pressure",
@@ -559,6 +579,7 @@ def test_observations_pregnancy_and_lactation() -> None:
         ),
         Observation(
             id="bp-1",
+            source="Observation/bp-1",
             system=LOINC,
             code="8462-4",
             display="Diastolic blood pressure",
@@ -591,6 +612,7 @@ def test_searchset_ignores_unknown_resource_types() -> None:
         conditions=(
             Condition(
                 id="c1",
+                source="Condition/c1",
                 system=SNOMED,
                 code="82423001",
                 display="Chronic pain",
@@ -830,7 +852,12 @@ def test_medication_without_status_is_of_unknown_status() -> None:
     }
     patient = patient_from_fhir(bundle(PATIENT, statement))
     assert patient.medications == (
-        Medication(display="ketamine", start=PartialDate(2024, 1, 1), status="unknown"),
+        Medication(
+            source="entry[1].resource",
+            display="ketamine",
+            start=PartialDate(2024, 1, 1),
+            status="unknown",
+        ),
     )
 
 

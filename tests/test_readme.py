@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -48,11 +50,13 @@ def test_public_api() -> None:
         "LactationStatus",
         "MatcherError",
         "Medication",
+        "MissingFact",
         "Observation",
         "Outcome",
         "Patient",
         "PatientError",
         "PregnancyStatus",
+        "RecordRef",
         "ReviewItem",
         "ReviewKind",
         "TrialResult",
@@ -67,6 +71,14 @@ def test_public_api() -> None:
     ]
     for name in matcher.__all__:
         assert getattr(matcher, name) is not None
+
+
+def test_the_version_in_results_is_the_package_version() -> None:
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert matcher.__version__ == declared["project"]["version"]
+    patient = matcher.Patient(id="p")
+    result = matcher.check(patient, matcher.load_trials(), as_of=datetime.date(2026, 11, 21))
+    assert result.as_dict()["matcher_version"] == matcher.__version__
 
 
 def test_service_endpoint_table_lists_every_route() -> None:

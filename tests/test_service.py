@@ -150,7 +150,21 @@ def test_mitre_sample_answers_a_valid_searchset_equal_to_the_library(
     validate_searchset(data)
     assert verdicts(data) == library_verdicts(mitre_sample())
     assert data["total"] == len(TRIALS)
+    # no record of this cancer patient decides a criterion of the pain trials: nothing cited
+    assert cited_records(data) == set()
     golden("mitre_searchset.json", data, server)
+
+
+def cited_records(searchset: dict[str, Any]) -> set[str]:
+    """The resources the criteria and review items of a searchset cite as deciding."""
+    return {
+        part["valueReference"]["reference"]
+        for entry in searchset["entry"]
+        for extension in entry["resource"].get("extension", ())
+        for item in extension.get("extension", ())
+        for part in item.get("extension", ())
+        if part["url"] == "record"
+    }
 
 
 def test_every_grade_but_certain_for_the_veteran(client: httpx.Client, server: Server) -> None:
@@ -162,6 +176,14 @@ def test_every_grade_but_certain_for_the_veteran(client: httpx.Client, server: S
     validate_searchset(response.json())
     found = verdicts(response.json())
     assert found == library_verdicts(bundle)
+    # the deciding records are cited as references to the resources of the request
+    sent = {
+        f"{e['resource']['resourceType']}/{e['resource']['id']}"
+        for e in bundle["entry"]
+        if "id" in e["resource"]
+    }
+    assert cited_records(response.json()) <= sent
+    assert len(cited_records(response.json())) >= 2
     assert [grade for *_, grade in found] == [
         "probable",
         "possible",
@@ -468,10 +490,15 @@ def test_check_takes_a_bundle_some_trials_and_an_explanation_count(client: httpx
     response = client.post("/check", json=body)
     assert response.status_code == 200
     wanted = [t for t in TRIALS if t.id in {"NCT06414356", "NCT00579085"}]
-    expected = matcher.check(matcher.patient_from_data(mitre_sample()), wanted, as_of=DAY)
-    payload = expected.as_dict()
-    payload["trials"][1]["criteria"] = []
-    assert response.json() == payload
+    patient = matcher.patient_from_data(mitre_sample())
+    expected = matcher.check(patient, wanted, as_of=DAY, explain=1)
+    assert response.json() == expected.as_dict()
+    # the first trial is explained as in a whole check, the second only ranked and scored
+    whole = matcher.check(patient, wanted, as_of=DAY).as_dict()
+    assert response.json()["trials"][0] == whole["trials"][0]
+    second = response.json()["trials"][1]
+    assert (second["explained"], second["criteria"], second["missing"]) == (False, [], [])
+    assert second["score"] == whole["trials"][1]["score"]
 
 
 @pytest.mark.parametrize(

@@ -102,6 +102,19 @@ def test_a_flag_raised_by_a_record_keeps_the_trial_from_eligible(folder: TrialFo
                 "blocks": True,
                 "note": "confirm whether it is controlled",
                 "evidence": [evidence],
+                "records": [
+                    {
+                        "record": "conditions[0]",
+                        "source": None,
+                        "system": "icd10cm",
+                        "code": "Z99.9",
+                        "display": "Test condition",
+                        "date": None,
+                        "end": None,
+                        "value": None,
+                        "unit": None,
+                    }
+                ],
             }
         ],
     }
@@ -133,6 +146,7 @@ def test_screening_questions_do_not_block(folder: TrialFolder) -> None:
                 "blocks": False,
                 "note": "consent is obtained at screening",
                 "evidence": [],
+                "records": [],
             }
         ],
     }
@@ -171,6 +185,7 @@ def test_an_unencoded_item_keeps_the_trial_from_eligible(folder: TrialFolder) ->
                 "blocks": True,
                 "note": "registry text: adequate organ function",
                 "evidence": [],
+                "records": [],
             }
         ],
     }

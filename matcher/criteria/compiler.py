@@ -14,6 +14,7 @@ sharing of a Rete network, done at compile time).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import operator
 import os
@@ -317,6 +318,47 @@ class CompiledTrial:
     pick: Callable[[Mapping[int, Any]], Any] | None = field(repr=False, default=None)
     #: How many criteria have a rule (the denominator of the score).
     ruled: int = field(repr=False, default=0)
+    #: ``sha256:...`` of the trial file and the files of the concept sets it uses, as read.
+    digest: str = field(repr=False, default="")
+
+
+def catalog_digest(trials: Iterable[CompiledTrial]) -> str:
+    """``sha256:...`` of a set of trials: of each trial's id and ``digest``, in id order. Equal
+    digests mean the same criteria and concept sets, byte for byte, wherever the files are."""
+    found = hashlib.sha256()
+    for ident, digest in sorted((t.id, t.digest) for t in trials):
+        found.update(f"{ident}\0{digest}\n".encode())
+    return f"sha256:{found.hexdigest()}"
+
+
+def _trial_digest(trial: CompiledTrial, concepts: ConceptLibrary, read: dict[str, bytes]) -> str:
+    """The ``digest`` of a compiled trial (``read`` caches file contents by path)."""
+
+    def text(path: str) -> bytes:
+        if path not in read:
+            try:
+                read[path] = Path(path).read_bytes() if path else b""
+            except OSError:  # pragma: no cover - the file was read a moment ago
+                read[path] = b""
+        return read[path]
+
+    found = hashlib.sha256(text(trial.file))
+    named: dict[str, str] = {}
+    waiting = [
+        leaf.concept
+        for leaf in trial.leaves
+        if isinstance(leaf, ConditionLeaf | MedicationLeaf | ObservationLeaf)
+    ]
+    while waiting:
+        concept = waiting.pop()
+        if concept.name in named:
+            continue
+        named[concept.name] = concept.file
+        waiting.extend(concepts[name] for name in concept.includes if name in concepts)
+    for name, path in sorted(named.items()):
+        found.update(f"\0{name}\0".encode())
+        found.update(text(path) if path != trial.file else b"")
+    return f"sha256:{found.hexdigest()}"
 
 
 @dataclass(frozen=True)
@@ -328,10 +370,13 @@ class Catalog:
     problems: tuple[Diagnostic, ...] = ()
     #: Every distinct (shared) criterion of ``trials``, once.
     criteria: tuple[CompiledCriterion, ...] = field(init=False, repr=False)
+    #: ``catalog_digest`` of ``trials``.
+    digest: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         distinct = {c.key: c for trial in self.trials for c in trial.criteria}
         object.__setattr__(self, "criteria", tuple(distinct.values()))
+        object.__setattr__(self, "digest", catalog_digest(self.trials))
 
     def __iter__(self) -> Iterator[CompiledTrial]:
         return iter(self.trials)
@@ -736,4 +781,6 @@ def load_catalog(paths: Sequence[Path], *, strict: bool = True) -> Catalog:
     if strict and problems:
         raise CriteriaError(problems)
     ordered = sorted(problems, key=lambda d: (d.file, d.line, d.column, d.code, d.message))
-    return Catalog(tuple(trials), concepts, tuple(ordered))
+    read: dict[str, bytes] = {}
+    digested = tuple(replace(t, digest=_trial_digest(t, concepts, read)) for t in trials)
+    return Catalog(digested, concepts, tuple(ordered))

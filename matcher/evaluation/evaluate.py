@@ -43,7 +43,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from itertools import chain
 from operator import attrgetter, itemgetter
-from typing import Any, Final, assert_never
+from typing import Any, Final, Literal, assert_never
 
 from matcher.core.dates import age_on
 from matcher.core.errors import Diagnostic, PatientError
@@ -68,15 +68,23 @@ from matcher.criteria.compiler import (
     CriterionKind,
     Node,
     NotNode,
+    catalog_digest,
 )
 from matcher.evaluation.coverage import data_quality
 from matcher.evaluation.engines import Engine
 from matcher.evaluation.facts import PatientFacts
 from matcher.evaluation.leaves import LeafResult
-from matcher.evaluation.results import CheckResult, CriterionResult, ReviewItem, TrialResult
+from matcher.evaluation.results import (
+    CheckResult,
+    CriterionResult,
+    MissingFact,
+    RecordRef,
+    ReviewItem,
+    TrialResult,
+)
 from matcher.patient.model import Patient
 
-__all__ = ["check_facts", "evaluate_trials", "prepare", "rank"]
+__all__ = ["Explain", "check_facts", "evaluate_trials", "explained_count", "prepare", "rank"]
 
 #: Oldest age accepted: a birth date giving more is taken as a data error.
 MAX_AGE: Final = 150
@@ -96,12 +104,16 @@ def prepare(patient: Patient, as_of: date) -> PatientFacts:
     return PatientFacts.build(patient, as_of)
 
 
-def _combine(node: Node, leaves: Mapping[int, LeafResult], memo: dict[int, Any]) -> LeafResult:
+def _combine(
+    node: Node, leaves: Mapping[int, LeafResult], memo: dict[int, Any], words: bool
+) -> LeafResult:
+    """The result of a rule tree; with ``words`` false only its outcome and the day it changes
+    (the verdict path: no reasons, evidence or missing facts are merged)."""
     if not isinstance(node, COMPOSITES):
         return leaves[node.key]
     found: LeafResult | None = memo.get(id(node))
     if found is None:
-        found = memo[id(node)] = _combine_new(node, leaves, memo)
+        found = memo[id(node)] = _combine_new(node, leaves, memo, words)
     return found
 
 
@@ -109,18 +121,12 @@ def _combine_new(
     node: NotNode | AllNode | AnyNode | AtLeastNode,
     leaves: Mapping[int, LeafResult],
     memo: dict[int, Any],
+    words: bool,
 ) -> LeafResult:
     if isinstance(node, NotNode):
-        child = _combine(node.child, leaves, memo)
-        return LeafResult(
-            negate(child.outcome),
-            child.reason,
-            child.evidence,
-            child.missing,
-            child.leaves_on,
-            child.must_stop,
-        )
-    parts = [_combine(child, leaves, memo) for child in node.children]
+        child = _combine(node.child, leaves, memo, words)
+        return child._replace(outcome=negate(child.outcome))
+    parts = [_combine(child, leaves, memo, words) for child in node.children]
     # all, any and at_least are one rule: "at least ``needed`` of the children are met".
     if isinstance(node, AllNode):
         needed = len(parts)
@@ -160,6 +166,8 @@ def _combine_new(
             dated = [min(dated, key=lambda p: p.leaves_on or date.max)]
         leaves_on = dated[changes - 1].leaves_on
         must_stop = tuple(dict.fromkeys(s for p in dated[:changes] for s in p.must_stop))
+    if not words:
+        return LeafResult(outcome, "", leaves_on=leaves_on, must_stop=must_stop)
     reason = "; ".join(dict.fromkeys(p.reason for p in deciding))
     if isinstance(node, AtLeastNode):
         reason = f"{_tally(outcome, len(met), len(unknown), len(parts), needed)}: {reason}"
@@ -170,6 +178,7 @@ def _combine_new(
         tuple(dict.fromkeys(m for p in deciding if p.outcome is UNKNOWN for m in p.missing)),
         leaves_on,
         must_stop,
+        tuple(dict.fromkeys(r for p in deciding for r in p.records)),
     )
 
 
@@ -197,7 +206,7 @@ def _tally(outcome: Outcome, met: int, unknown: int, total: int, needed: int) ->
     _BLOCK_UNTIMED,
 ) = range(8)
 _FAVOURABLE: Final = (_PASS, _HOLD_FAVOURABLE)
-_MISSING: Final = attrgetter("missing")
+_MISSING_FACTS: Final = attrgetter("missing_facts")
 _FIRST: Final = itemgetter(0)
 #: Score bands: a trial's score is ``low + (high - low) * favourable share`` in its verdict's band,
 #: so every eligible trial scores above every undetermined one, and that above every ineligible.
@@ -214,33 +223,45 @@ _REVIEW_ORDER: Final = {ReviewKind.FLAG: 0, ReviewKind.PENDING: 1, ReviewKind.SC
 class _Table:
     """The results of every distinct criterion for one patient, by criterion key.
 
-    Trials are then sliced out of these dicts with their precomputed ``pick`` getters, so that
-    a thousand trials cost a few thousand C-level lookups rather than twenty thousand Python steps.
+    ``fill`` decides every criterion without words (outcome, review kind, the day it changes):
+    enough for verdicts, scores, eligible-from dates and the ranking. ``explain`` then builds the
+    full results (reasons, evidence, records, missing facts, review items) of the criteria of the
+    trials whose explanation is asked for, each shared criterion once. Trials are sliced out of
+    these dicts with their precomputed ``pick`` getters, so that a thousand trials cost a few
+    thousand C-level lookups rather than twenty thousand Python steps.
     """
 
-    __slots__ = ("codes", "confirm", "results")
+    __slots__ = ("codes", "confirm", "explained", "leaves", "results")
 
-    def __init__(self) -> None:
-        self.results: dict[int, CriterionResult] = {}
+    def __init__(self, leaves: Mapping[int, LeafResult]) -> None:
+        self.leaves = leaves
+        #: Bare results (no words): outcome, review kind, ``leaves_on`` and ``must_stop`` (for a
+        #: criterion that is one leaf and no more, the leaf's own result).
+        self.results: dict[int, CriterionResult | LeafResult] = {}
         #: One of the ``_PASS`` ... ``_BLOCK_UNTIMED`` codes above.
         self.codes: dict[int, int] = {}
-        #: Per criterion: (order of its review kind, text, item) for a review item, else None.
+        #: Full results of the criteria explained so far.
+        self.explained: dict[int, CriterionResult] = {}
+        #: Per explained criterion: (order of its review kind, text, item) for a review item.
         self.confirm: dict[int, tuple[int, str, ReviewItem] | None] = {}
 
-    def fill(self, criteria: Iterable[CompiledCriterion], leaves: Mapping[int, LeafResult]) -> None:
+    def fill(self, criteria: Iterable[CompiledCriterion]) -> None:
         memo: dict[int, Any] = {}
-        results, codes, confirm = self.results, self.codes, self.confirm
+        results, codes, leaves = self.results, self.codes, self.leaves
         for criterion in criteria:
             key = criterion.key
             if key in results:
                 continue
-            result = results[key] = _criterion_new(criterion, leaves, memo)
+            result: CriterionResult | LeafResult
+            if criterion.leaf_key >= 0 and criterion.review is None:
+                result = results[key] = leaves[criterion.leaf_key]  # no review: the leaf decides
+            else:
+                result = results[key] = _criterion_new(criterion, leaves, memo, False)
             outcome = result.outcome
-            item = None
             if outcome is UNKNOWN:
                 code = _UNDECIDED
             elif outcome is REVIEW:
-                item = _review_item(criterion, result)
+                assert isinstance(result, CriterionResult)  # only a criterion asks for review
                 if result.review_kind is ReviewKind.SCREENING:
                     code = _SCREEN
                 elif criterion.rule is not None and (
@@ -254,7 +275,15 @@ class _Table:
             else:
                 code = _BLOCK if result.leaves_on is not None else _BLOCK_UNTIMED
             codes[key] = code
-            confirm[key] = item
+
+    def explain(self, criteria: Iterable[CompiledCriterion], memo: dict[int, Any]) -> None:
+        explained, confirm = self.explained, self.confirm
+        for criterion in criteria:
+            key = criterion.key
+            if key in explained:
+                continue
+            result = explained[key] = _criterion_new(criterion, self.leaves, memo, True)
+            confirm[key] = _review_item(criterion, result) if result.outcome is REVIEW else None
 
     def slice(self, trial: CompiledTrial, table: dict[int, Any]) -> tuple[Any, ...]:
         if trial.pick is not None:
@@ -264,9 +293,13 @@ class _Table:
 
 
 def _criterion_new(
-    criterion: CompiledCriterion, leaves: Mapping[int, LeafResult], memo: dict[int, Any]
+    criterion: CompiledCriterion,
+    leaves: Mapping[int, LeafResult],
+    memo: dict[int, Any],
+    words: bool,
 ) -> CriterionResult:
-    """One criterion's result; ``missing`` stays empty unless the outcome is unknown."""
+    """One criterion's result; ``missing`` stays empty unless the outcome is unknown. Without
+    ``words``, a bare result: outcome, review kind, ``leaves_on`` and ``must_stop`` only."""
     base: tuple[str, CriterionKind, str, str] = (
         criterion.id,
         criterion.kind,
@@ -277,11 +310,17 @@ def _criterion_new(
         result = leaves[criterion.leaf_key]
     else:
         if criterion.applies_to is not None:
-            scope = _combine(criterion.applies_to, leaves, memo)
+            scope = _combine(criterion.applies_to, leaves, memo, words)
             if scope.outcome is NOT_MET:
                 passing = MET if criterion.kind == "inclusion" else NOT_MET
+                if not words:
+                    return CriterionResult(*base, passing, "", ())
                 return CriterionResult(
-                    *base, passing, f"does not apply: {scope.reason}", scope.evidence
+                    *base,
+                    passing,
+                    f"does not apply: {scope.reason}",
+                    scope.evidence,
+                    records=scope.records,
                 )
         if criterion.rule is None:
             kind = ReviewKind.PENDING if criterion.pending else ReviewKind.SCREENING
@@ -289,35 +328,50 @@ def _criterion_new(
             return CriterionResult(
                 *base, REVIEW, reason or criterion.review or "", (), review_kind=kind
             )
-        result = _combine(criterion.rule, leaves, memo)
+        result = _combine(criterion.rule, leaves, memo, words)
     if criterion.review is not None:
         if criterion.pending:
             # A proposed rule may decide against the patient, never for them.
             against = NOT_MET if criterion.kind == "inclusion" else MET
             if result.outcome is not against and result.outcome is not UNKNOWN:
+                reason = ""
+                if words:
+                    reason = (
+                        f"{result.reason}; the rule is only a proposal, to confirm: "
+                        f"{criterion.review}"
+                    )
                 return CriterionResult(
                     *base,
                     REVIEW,
-                    f"{result.reason}; the rule is only a proposal, to confirm: {criterion.review}",
+                    reason,
                     result.evidence,
                     review_kind=ReviewKind.PENDING,
+                    records=result.records,
                 )
         elif result.outcome is MET:
             return CriterionResult(
                 *base,
                 REVIEW,
-                f"{result.reason}; to confirm: {criterion.review}",
+                f"{result.reason}; to confirm: {criterion.review}" if words else "",
                 result.evidence,
                 review_kind=ReviewKind.FLAG,
+                records=result.records,
             )
+    if not words:
+        return CriterionResult(
+            *base, result.outcome, "", (), leaves_on=result.leaves_on, must_stop=result.must_stop
+        )
+    missing = result.missing
     return CriterionResult(
         *base,
         result.outcome,
         result.reason,
         result.evidence,
-        result.missing,
+        tuple(dict.fromkeys(m.text for m in missing)) if missing else (),
         result.leaves_on,
         result.must_stop,
+        records=result.records,
+        missing_facts=missing,
     )
 
 
@@ -332,19 +386,25 @@ def _alive(facts: PatientFacts) -> CriterionResult | None:
         "matcher (implicit)",
     )
     died = facts.deceased_date
+    cited = (RecordRef("deceased_date", date=str(died) if died else None, value=True),)
     if died is None:
         return CriterionResult(
-            *base, NOT_MET, "patient recorded as deceased", ("recorded as deceased",)
+            *base, NOT_MET, "patient recorded as deceased", ("recorded as deceased",), records=cited
         )
     if died.last <= facts.as_of:
-        return CriterionResult(*base, NOT_MET, f"patient died on {died}", (f"died {died}",))
+        return CriterionResult(
+            *base, NOT_MET, f"patient died on {died}", (f"died {died}",), records=cited
+        )
     if died.first <= facts.as_of:
+        needed = MissingFact("death_date", "full date of death", records=("deceased_date",))
         return CriterionResult(
             *base,
             UNKNOWN,
             f"patient died in {died}, possibly after the as-of date",
             (f"died {died}",),
-            ("full date of death",),
+            (needed.text,),
+            records=cited,
+            missing_facts=(needed,),
         )
     return None
 
@@ -354,54 +414,46 @@ def evaluate_trials(
     facts: PatientFacts,
     leaves: Mapping[int, LeafResult],
     criteria: Iterable[CompiledCriterion] | None = None,
+    *,
+    explain: bool = True,
 ) -> list[TrialResult]:
     """Verdict, score, missing facts and review items of each trial, each shared criterion built
-    once.
+    once; with ``explain`` false, verdicts, scores and eligible-from dates only (see ``_Table``).
 
     ``criteria`` may list the trials' distinct criteria when the caller has them already (a
     ``Catalog`` does), which saves a walk over every criterion of every trial.
     """
-    table = _Table()
-    table.fill(
-        criteria if criteria is not None else (c for t in trials for c in t.criteria), leaves
-    )
+    table = _Table(leaves)
+    table.fill(criteria if criteria is not None else (c for t in trials for c in t.criteria))
     alive = _alive(facts) if facts.deceased else None
-    return [_trial_result(trial, table, alive) for trial in trials]
+    results = [_trial_result(trial, table, alive) for trial in trials]
+    if explain:
+        _explain(results, {t.id: t for t in trials}, table, alive)
+    return results
 
 
 def _trial_result(
     trial: CompiledTrial, table: _Table, alive: CriterionResult | None
 ) -> TrialResult:
-    results: tuple[CriterionResult, ...] = table.slice(trial, table.results)
+    """A trial's verdict, score and eligible-from date, without its explanation."""
     codes: tuple[int, ...] = table.slice(trial, table.codes)
-    undecided = _UNDECIDED in codes
     untimed = _BLOCK_UNTIMED in codes
     blocked = untimed or _BLOCK in codes
+    undecided = _UNDECIDED in codes
     held = _HOLD in codes or _HOLD_FAVOURABLE in codes
-    confirm: tuple[str, ...] = ()
-    reviews: tuple[ReviewItem, ...] = ()
-    if held or _SCREEN in codes:
-        items = sorted(filter(None, table.slice(trial, table.confirm)), key=_FIRST)
-        confirm = tuple(item[1] for item in items)
-        reviews = tuple(item[2] for item in items)
-    missing: tuple[str, ...] = ()
-    if undecided:
-        # Only unknown results carry missing facts (see ``_criterion_new``).
-        missing = tuple(dict.fromkeys(chain.from_iterable(map(_MISSING, results))))
     share = sum(map(codes.count, _FAVOURABLE)) / trial.ruled if trial.ruled else 1.0
     eligible_from = None
     must_stop: tuple[str, ...] = ()
     dead = False
     if alive is not None:
-        results = (alive, *results)
         if alive.outcome is NOT_MET:
             blocked = dead = True
         elif alive.outcome is UNKNOWN:
             undecided = True
-            missing = tuple(dict.fromkeys((*alive.missing, *missing)))
     elif blocked and not untimed:
         # Every blocking criterion passes with time: the trial opens on the last of those days
         # (``check_facts`` then checks that nothing else blocks on that day).
+        results: tuple[CriterionResult | LeafResult, ...] = table.slice(trial, table.results)
         blocking = [r for r, c in zip(results, codes, strict=True) if c == _BLOCK]
         eligible_from = max(r.leaves_on for r in blocking if r.leaves_on is not None)
         must_stop = tuple(dict.fromkeys(s for r in blocking for s in r.must_stop))
@@ -421,11 +473,50 @@ def _trial_result(
         score,
         eligible_from,
         must_stop,
-        results,
-        missing,
-        confirm,
-        reviews,
+        (),
+        (),
+        (),
+        (),
+        last_reviewed=trial.last_reviewed,
+        explained=False,
     )
+
+
+def _explain(
+    results: list[TrialResult],
+    trials: Mapping[str, CompiledTrial],
+    table: _Table,
+    alive: CriterionResult | None,
+    wanted: int | None = None,
+) -> None:
+    """Add their criteria, missing facts and review items to the first ``wanted`` results (all
+    when ``None``), in place."""
+    memo: dict[int, Any] = {}
+    for i, result in enumerate(results[:wanted] if wanted is not None else results):
+        trial = trials[result.trial]
+        table.explain(trial.criteria, memo)
+        criteria: tuple[CriterionResult, ...] = table.slice(trial, table.explained)
+        codes: tuple[int, ...] = table.slice(trial, table.codes)
+        confirm: tuple[str, ...] = ()
+        reviews: tuple[ReviewItem, ...] = ()
+        if _HOLD in codes or _HOLD_FAVOURABLE in codes or _SCREEN in codes:
+            items = sorted(filter(None, table.slice(trial, table.confirm)), key=_FIRST)
+            confirm = tuple(item[1] for item in items)
+            reviews = tuple(item[2] for item in items)
+        if alive is not None:
+            criteria = (alive, *criteria)
+        needed: tuple[MissingFact, ...] = ()
+        if _UNDECIDED in codes or (alive is not None and alive.outcome is UNKNOWN):
+            # Only unknown results carry missing facts (see ``_criterion_new``).
+            needed = tuple(dict.fromkeys(chain.from_iterable(map(_MISSING_FACTS, criteria))))
+        results[i] = result._replace(
+            criteria=criteria,
+            missing=tuple(dict.fromkeys(m.text for m in needed)),
+            to_confirm=confirm,
+            reviews=reviews,
+            missing_facts=needed,
+            explained=True,
+        )
 
 
 def _review_item(
@@ -435,7 +526,12 @@ def _review_item(
     kind = result.review_kind
     assert kind is not None
     item = ReviewItem(
-        result.id, kind, kind is not ReviewKind.SCREENING, criterion.review or "", result.evidence
+        result.id,
+        kind,
+        kind is not ReviewKind.SCREENING,
+        criterion.review or "",
+        result.evidence,
+        result.records,
     )
     return _REVIEW_ORDER[kind], _confirm_text(result), item
 
@@ -464,19 +560,51 @@ def rank(results: Iterable[TrialResult]) -> tuple[TrialResult, ...]:
     )
 
 
+#: Which trials of a check get their explanation: all, none, or the first N in rank order.
+Explain = Literal["all", "none"] | int
+
+
+def explained_count(explain: Explain, trials: int) -> int:
+    """How many of ``trials`` ranked results an ``explain`` setting explains."""
+    if explain == "all":
+        return trials
+    if explain == "none":
+        return 0
+    return min(explain, trials)
+
+
 def check_facts(
     facts: PatientFacts,
     trials: Sequence[CompiledTrial],
     engine: Engine,
     criteria: Iterable[CompiledCriterion] | None = None,
+    *,
+    explain: Explain = "all",
+    digest: str | None = None,
 ) -> CheckResult:
     """Run ``engine`` over ``trials`` for prepared ``facts`` (``criteria``: see
-    ``evaluate_trials``)."""
+    ``evaluate_trials``): verdicts, scores and eligible-from dates of every trial, ranked, then
+    the explanation of the trials ``explain`` asks for (see ``Explain``). ``digest``: the
+    ``catalog_digest`` of ``trials`` when the caller has it (a ``Catalog`` does)."""
     leaves = engine.decide(trials, facts)
-    results = evaluate_trials(trials, facts, leaves, criteria)
+    table = _Table(leaves)
+    table.fill(criteria if criteria is not None else (c for t in trials for c in t.criteria))
+    alive = _alive(facts) if facts.deceased else None
+    results = [_trial_result(trial, table, alive) for trial in trials]
     _confirm_eligible_from(results, trials, facts, engine)
+    ranked = list(rank(results))
+    wanted = explained_count(explain, len(ranked))
+    if wanted:
+        _explain(ranked, {t.id: t for t in trials}, table, alive, wanted)
     notes = data_quality(facts.patient, facts.as_of) if facts.patient is not None else ()
-    return CheckResult(facts.patient_id, facts.as_of, engine.name, rank(results), notes)
+    return CheckResult(
+        facts.patient_id,
+        facts.as_of,
+        engine.name,
+        tuple(ranked),
+        notes,
+        catalog_digest=digest if digest is not None else catalog_digest(trials),
+    )
 
 
 #: How many later days ``_confirm_eligible_from`` tries before it gives up on a date.
@@ -514,9 +642,8 @@ def _confirm_eligible_from(
             stopped = waiting[members[0]][1]
             later = facts.later(day, stopped)
             group = [trials[i] for i in members]
-            for i, again in zip(
-                members, evaluate_trials(group, later, engine.decide(group, later)), strict=True
-            ):
+            again_all = evaluate_trials(group, later, engine.decide(group, later), explain=False)
+            for i, again in zip(members, again_all, strict=True):
                 if again.verdict is not Verdict.INELIGIBLE:
                     results[i] = results[i]._replace(eligible_from=day, must_stop=tuple(stopped))
                     del waiting[i]

@@ -43,6 +43,7 @@ from matcher.core.dates import Duration, PartialDate, age_on
 from matcher.core.terms import Sex
 from matcher.criteria.concepts import ConceptIndex, ConceptKind, ConceptSet, normalise_name
 from matcher.evaluation.coverage import Gaps, gaps_of
+from matcher.evaluation.results import RecordRef
 from matcher.patient.model import (
     VOID_VERIFICATION,
     ClinicalStatus,
@@ -112,10 +113,37 @@ def _words(record: Condition | Medication | Observation) -> tuple[str, ...]:
     return normalise_name(record.display) if record.display else ()
 
 
+def _ref(
+    where: str,
+    record: Condition | Medication | Observation,
+    first: PartialDate | None,
+    last: PartialDate | None = None,
+) -> RecordRef:
+    """``record`` at ``where`` (``conditions[3]``) as the data a result cites (the main code as
+    written in its system: ICD-10-CM with its dot)."""
+    pairs = record.code_pairs()
+    system, code = (pairs[0][0], display_code(*pairs[0])) if pairs else (None, None)
+    value = record.value if isinstance(record, Observation) else None
+    unit = record.unit if isinstance(record, Observation) else None
+    return RecordRef(
+        where,
+        record.source or record.id,
+        system,
+        code,
+        record.display,
+        str(first) if first else None,
+        str(last) if last else None,
+        value,
+        unit,
+    )
+
+
 @dataclass(frozen=True)
 class ConditionFact:
     index: int
     label: str
+    #: The record as data, for results that cite it (see ``matcher.results.RecordRef``).
+    ref: RecordRef
     codes: tuple[tuple[str, str], ...]
     words: tuple[str, ...]
     certain: bool
@@ -148,6 +176,8 @@ class ConditionFact:
 class MedicationFact:
     index: int
     label: str
+    #: The record as data, for results that cite it (see ``matcher.results.RecordRef``).
+    ref: RecordRef
     codes: tuple[tuple[str, str], ...]
     words: tuple[str, ...]
     start_lo: int
@@ -185,6 +215,8 @@ class MedicationFact:
 class ObservationFact:
     index: int
     label: str
+    #: The record as data, for results that cite it (see ``matcher.results.RecordRef``).
+    ref: RecordRef
     codes: tuple[tuple[str, str], ...]
     words: tuple[str, ...]
     date_lo: int
@@ -221,6 +253,11 @@ class StatusFact:
     date_lo: int
     date_hi: int
     date: PartialDate | None
+
+    def ref(self, what: Literal["pregnant", "lactating"]) -> RecordRef:
+        """The status record as the data a result cites."""
+        field = "pregnancy" if what == "pregnant" else "lactation"
+        return RecordRef(field, date=str(self.date) if self.date else None, value=self.positive)
 
     def describe(self, what: str) -> str:
         state = what if self.positive else f"not {what}"
@@ -265,6 +302,16 @@ class PatientFacts:
     def status(self, what: Literal["pregnant", "lactating"]) -> StatusFact | None:
         """The pregnancy or the lactation status record."""
         return self.pregnancy if what == "pregnant" else self.lactation
+
+    def birth_ref(self) -> RecordRef:
+        """The birth date as the data a result cites."""
+        return RecordRef("birth_date", date=str(self.birth_date) if self.birth_date else None)
+
+    def sex_ref(self) -> RecordRef:
+        return RecordRef("sex", value=self.sex.value if self.sex else None)
+
+    def attribute_ref(self, name: str) -> RecordRef:
+        return RecordRef(f"attributes.{name}", value=self.attributes.get(name))
 
     def window_start(self, span: Duration) -> int:
         """Day number of the first day of "the last ``span``" before the as-of date."""
@@ -427,6 +474,7 @@ def _condition(index: int, record: Condition, today: int) -> ConditionFact | Non
     return ConditionFact(
         index=index,
         label=_label(record),
+        ref=_ref(f"conditions[{index}]", record, record.onset, record.abatement),
         codes=record.code_pairs(),
         words=_words(record),
         certain=record.verification_status not in _UNCERTAIN and not record.uncertain,
@@ -457,6 +505,7 @@ def _medication(index: int, record: Medication, today: int) -> MedicationFact | 
     return MedicationFact(
         index=index,
         label=_label(record),
+        ref=_ref(f"medications[{index}]", record, record.start, record.end),
         codes=record.code_pairs(),
         words=_words(record),
         start_lo=start_lo,
@@ -474,6 +523,7 @@ def _observation(index: int, record: Observation, today: int) -> ObservationFact
     return ObservationFact(
         index=index,
         label=_label(record),
+        ref=_ref(f"observations[{index}]", record, record.date),
         codes=record.code_pairs(),
         words=_words(record),
         date_lo=date_lo,

@@ -56,6 +56,7 @@ from matcher.evaluation.facts import (
     PatientFacts,
     day,
 )
+from matcher.evaluation.results import MissingFact, RecordRef
 
 __all__ = [
     "MAYBE",
@@ -88,15 +89,17 @@ class LeafResult(NamedTuple):
 
     ``leaves_on`` is the first day on which the outcome would change with no new data (a birthday,
     a window sliding past a last dose); ``must_stop`` names ongoing medications assumed stopped on
-    the as-of day for that date to hold.
+    the as-of day for that date to hold. ``records`` are the records behind ``evidence``, as data;
+    ``missing`` the facts that would decide an unknown outcome.
     """
 
     outcome: Outcome
     reason: str
     evidence: tuple[str, ...] = ()
-    missing: tuple[str, ...] = ()
+    missing: tuple[MissingFact, ...] = ()
     leaves_on: date | None = None
     must_stop: tuple[str, ...] = ()
+    records: tuple[RecordRef, ...] = ()
 
 
 def first_day_reaching(span: Duration, target: int) -> date | None:
@@ -158,14 +161,22 @@ def _age(leaf: AgeLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
     birth = facts.birth_date
     if birth is None or facts.age_lo is None or facts.age_hi is None:
         return LeafResult(
-            UNKNOWN, "birth date not recorded", ("no birth date on record",), ("birth date",)
+            UNKNOWN,
+            "birth date not recorded",
+            ("no birth date on record",),
+            (MissingFact("birth_date", "birth date"),),
         )
     age = str(facts.age_lo) if facts.age_lo == facts.age_hi else f"{facts.age_lo} or {facts.age_hi}"
     evidence = (f"born {birth} (age {age} on {facts.as_of})",)
+    cited = (facts.birth_ref(),)
     if matches.definite:
         leaves = _birthday(birth.first, leaf.max + 1) if leaf.max is not None else None
         return LeafResult(
-            MET, f"age {age} is {_age_clause(leaf, True)}", evidence, leaves_on=leaves
+            MET,
+            f"age {age} is {_age_clause(leaf, True)}",
+            evidence,
+            leaves_on=leaves,
+            records=cited,
         )
     if matches.possible:
         return LeafResult(
@@ -173,13 +184,18 @@ def _age(leaf: AgeLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
             f"cannot tell whether the age is {_age_clause(leaf, True)}: the birth date is "
             f"recorded only as {birth} (age {age})",
             evidence,
-            ("full birth date",),
+            (MissingFact("birth_date", "full birth date", records=("birth_date",)),),
+            records=cited,
         )
     leaves = None
     if leaf.min is not None and facts.age_hi < leaf.min:
         leaves = _birthday(birth.first, leaf.min)
     return LeafResult(
-        NOT_MET, f"age {age} is {_age_clause(leaf, False)}", evidence, leaves_on=leaves
+        NOT_MET,
+        f"age {age} is {_age_clause(leaf, False)}",
+        evidence,
+        leaves_on=leaves,
+        records=cited,
     )
 
 
@@ -187,14 +203,15 @@ def _sex(leaf: SexLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
     wanted = " or ".join(sorted(s.value for s in leaf.values))
     if facts.sex is None:
         gaps = facts.gaps.section("demographics") if facts.gaps else ()
+        reason = "sex not recorded"
         if gaps:
-            why = describe("demographics", [gap.note for gap in gaps])
-            return LeafResult(UNKNOWN, f"sex unknown: {why}", ("no sex on record",), ("sex",))
-        return LeafResult(UNKNOWN, "sex not recorded", ("no sex on record",), ("sex",))
+            reason = f"sex unknown: {describe('demographics', [gap.note for gap in gaps])}"
+        return LeafResult(UNKNOWN, reason, ("no sex on record",), (MissingFact("sex", "sex"),))
     evidence = (f"sex: {facts.sex.value}",)
+    cited = (facts.sex_ref(),)
     if matches.definite:
-        return LeafResult(MET, f"sex is {facts.sex.value}", evidence)
-    return LeafResult(NOT_MET, f"sex is {facts.sex.value}, not {wanted}", evidence)
+        return LeafResult(MET, f"sex is {facts.sex.value}", evidence, records=cited)
+    return LeafResult(NOT_MET, f"sex is {facts.sex.value}, not {wanted}", evidence, records=cited)
 
 
 def _attribute_text(value: str | bool) -> str:
@@ -207,24 +224,31 @@ def _attribute(leaf: AttributeLeaf, facts: PatientFacts, matches: Matches) -> Le
     what = ATTRIBUTES[leaf.name].description
     value = facts.attributes.get(leaf.name)
     if value is None:
-        return LeafResult(UNKNOWN, f"{what} not recorded", (f"no {what} on record",), (what,))
+        needed = MissingFact("attribute", what, records=(f"attributes.{leaf.name}",))
+        return LeafResult(UNKNOWN, f"{what} not recorded", (f"no {what} on record",), (needed,))
     if leaf.values is not None:
         wanted = " or ".join(_attribute_text(v) for v in sorted(leaf.values))
     else:
         wanted = _attribute_text(bool(leaf.expected))
     evidence = (f"{what}: {_attribute_text(value)}",)
+    cited = (facts.attribute_ref(leaf.name),)
     if matches.definite:
-        return LeafResult(MET, f"{what}: {_attribute_text(value)}", evidence)
-    return LeafResult(NOT_MET, f"{what}: {_attribute_text(value)}, not {wanted}", evidence)
+        return LeafResult(MET, f"{what}: {_attribute_text(value)}", evidence, records=cited)
+    return LeafResult(
+        NOT_MET, f"{what}: {_attribute_text(value)}, not {wanted}", evidence, records=cited
+    )
 
 
 def _status(leaf: StatusLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
     record = facts.status(leaf.what)
     start = day(facts.window_start(leaf.within))
+    cited = (record.ref(leaf.what),) if record is not None else ()
     if record is not None and matches.definite:
         outcome = MET if record.positive else NOT_MET
-        return LeafResult(outcome, record.describe(leaf.what), (record.describe(leaf.what),))
+        text = record.describe(leaf.what)
+        return LeafResult(outcome, text, (text,), records=cited)
     noun = "pregnancy" if leaf.what == "pregnant" else "lactation"
+    needed = (MissingFact(noun, f"{noun} status recorded since {start}", None, start, facts.as_of),)
     if record is not None and record.positive and matches.possible:
         # A positive status whose partial date may fall in the window stands for every day it
         # could be: neither sex nor age can set it aside.
@@ -232,10 +256,11 @@ def _status(leaf: StatusLeaf, facts: PatientFacts, matches: Matches) -> LeafResu
             UNKNOWN,
             f"{record.describe(leaf.what)}: cannot tell whether between {start} and {facts.as_of}",
             (record.describe(leaf.what),),
-            (f"{noun} status recorded since {start}",),
+            needed,
+            records=cited,
         )
     if facts.sex is Sex.MALE:
-        return LeafResult(NOT_MET, "male patient", ("sex: male",))
+        return LeafResult(NOT_MET, "male patient", ("sex: male",), records=(facts.sex_ref(),))
     if facts.sex is Sex.FEMALE and facts.age_lo is not None and facts.age_hi is not None:
         too_young = leaf.childbearing_min is not None and facts.age_hi < leaf.childbearing_min
         too_old = leaf.childbearing_max is not None and facts.age_lo > leaf.childbearing_max
@@ -246,6 +271,7 @@ def _status(leaf: StatusLeaf, facts: PatientFacts, matches: Matches) -> LeafResu
                 NOT_MET,
                 f"female aged {age}: not of childbearing age ({span})",
                 (f"born {facts.birth_date}, female",),
+                records=(facts.birth_ref(), facts.sex_ref()),
             )
     evidence: tuple[str, ...]
     if record is None:
@@ -255,10 +281,7 @@ def _status(leaf: StatusLeaf, facts: PatientFacts, matches: Matches) -> LeafResu
     else:
         evidence = (f"{record.describe(leaf.what)}: cannot tell whether on or after {start}",)
     return LeafResult(
-        UNKNOWN,
-        f"no {noun} status recorded since {start}",
-        evidence,
-        (f"{noun} status recorded since {start}",),
+        UNKNOWN, f"no {noun} status recorded since {start}", evidence, needed, records=cited
     )
 
 
@@ -273,37 +296,40 @@ def _condition(leaf: ConditionLeaf, facts: PatientFacts, matches: Matches) -> Le
     elif leaf.onset_within is not None:
         clause = f"{label} beginning on or after {day(facts.window_start(leaf.onset_within))}"
     elif leaf.active_within is not None:
-        since = day(facts.window_start(leaf.active_within))
-        clause = f"{label} active at some time since {since}"
+        clause = f"{label} active at some time since {day(facts.window_start(leaf.active_within))}"
     else:
         clause = label if leaf.status == "ever" else f"active {label}"
     if matches.definite:
-        evidence = tuple(records[i].describe() for i in matches.definite)
+        evidence, cited = _cite(records, matches.definite)
         leaves = _condition_leaves_met(
             leaf,
             facts,
             [records[i] for i in matches.definite] + [records[i] for i in matches.possible],
         )
-        return LeafResult(MET, f"{clause} on record", evidence, leaves_on=leaves)
+        return LeafResult(MET, f"{clause} on record", evidence, leaves_on=leaves, records=cited)
     if matches.possible:
-        found = [records[i] for i in matches.possible]
         doubtful = facts.uncertain(leaf.concept)
         missing = tuple(
             dict.fromkeys(
                 _condition_missing(leaf, facts, records[i], i in doubtful) for i in matches.possible
             )
         )
+        evidence, cited = _cite(records, matches.possible)
         return LeafResult(
             UNKNOWN,
             f"cannot tell from the record whether the patient has {clause}",
-            tuple(r.describe() for r in found),
+            evidence,
             missing,
+            records=cited,
         )
+    since: date | None = None
     if leaf.active_within is not None:
-        question = f"whether the patient had {clause}"
+        text = f"whether the patient had {clause}"
+        since = day(facts.window_start(leaf.active_within))
     else:
         ever = "ever had" if leaf.status == "ever" else "has"
-        question = f"whether the patient {ever} {label}"
+        text = f"whether the patient {ever} {label}"
+    question = MissingFact("record", text, leaf.concept.name, since, facts.as_of)
     if not facts.conditions_complete:
         return LeafResult(
             UNKNOWN,
@@ -320,10 +346,20 @@ def _condition(leaf: ConditionLeaf, facts: PatientFacts, matches: Matches) -> Le
     return _unvouched(result, gap, question) if gap else result
 
 
-def _unvouched(result: LeafResult, gap: str, question: str) -> LeafResult:
+def _cite(
+    records: Sequence[ConditionFact | MedicationFact | ObservationFact], positions: Sequence[int]
+) -> tuple[tuple[str, ...], tuple[RecordRef, ...]]:
+    """The records at ``positions`` as evidence: in words, and as data."""
+    chosen = [records[i] for i in positions]
+    return tuple(r.describe() for r in chosen), tuple(r.ref for r in chosen)
+
+
+def _unvouched(result: LeafResult, gap: str, question: MissingFact) -> LeafResult:
     """A result that rests on the record being complete, where the reader skipped a record that
     could change it (``gap`` names it, see ``matcher.evaluation.coverage``): unknown."""
-    return LeafResult(UNKNOWN, f"{result.reason}, but {gap}", result.evidence, (question,))
+    return LeafResult(
+        UNKNOWN, f"{result.reason}, but {gap}", result.evidence, (question,), records=result.records
+    )
 
 
 def _condition_not_met(
@@ -337,7 +373,7 @@ def _condition_not_met(
     """
     label = leaf.concept.label
     others = [facts.conditions[i] for i in positions]
-    evidence = tuple(r.describe() for r in others)
+    evidence, cited = _cite(facts.conditions, positions)
     # A record that certainly begins after the as-of date is not history: waiting for it says
     # nothing about when the patient qualifies; nor does waiting for a possible member.
     doubtful = facts.uncertain(leaf.concept)
@@ -359,23 +395,35 @@ def _condition_not_met(
             f"{label} on record only since {first.onset}: less than {span} before {facts.as_of}",
             evidence,
             leaves_on=leaves,
+            records=cited,
         )
     if leaf.onset_within is not None:
         start = facts.window_start(leaf.onset_within)
         if all(r.onset_hi < start for r in others):
             return LeafResult(
-                NOT_MET, f"{label} on record, but it began before {day(start)}", evidence
+                NOT_MET,
+                f"{label} on record, but it began before {day(start)}",
+                evidence,
+                records=cited,
             )
     if leaf.active_within is not None:
         start = facts.window_start(leaf.active_within)
         if any(r.abate_hi <= start for r in others):
             return LeafResult(
-                NOT_MET, f"{label} on record, but it resolved on or before {day(start)}", evidence
+                NOT_MET,
+                f"{label} on record, but it resolved on or before {day(start)}",
+                evidence,
+                records=cited,
             )
     if leaf.status == "present" and any(r.abate_hi <= facts.today for r in others):
-        return LeafResult(NOT_MET, f"{label} on record, but no longer active", evidence)
+        return LeafResult(
+            NOT_MET, f"{label} on record, but no longer active", evidence, records=cited
+        )
     return LeafResult(
-        NOT_MET, f"{label} on record, but with an onset after {facts.as_of}", evidence
+        NOT_MET,
+        f"{label} on record, but with an onset after {facts.as_of}",
+        evidence,
+        records=cited,
     )
 
 
@@ -397,30 +445,38 @@ def _condition_leaves_met(
 
 def _condition_missing(
     leaf: ConditionLeaf, facts: PatientFacts, record: ConditionFact, doubtful: bool
-) -> str:
+) -> MissingFact:
     """The fact that would decide a condition record that only possibly qualifies (``doubtful``:
     its code may or may not mean the concept)."""
-    label = leaf.concept.label
+    label, name, cited = leaf.concept.label, leaf.concept.name, (record.ref.record,)
     if doubtful:
-        return f"whether {record.label} is {label}"
+        return MissingFact(
+            "confirmation", f"whether {record.label} is {label}", name, records=cited
+        )
     if not record.certain:
-        return f"confirmation of the {label} diagnosis"
+        text = f"confirmation of the {label} diagnosis"
+        return MissingFact("confirmation", text, name, records=cited)
     recorded = f"recorded as {record.onset}" if record.onset else "not recorded"
     if leaf.onset_at_least is not None:
         cutoff = day(facts.window_start(leaf.onset_at_least))
-        return f"onset date of {label} ({recorded}; must be on or before {cutoff})"
+        text = f"onset date of {label} ({recorded}; must be on or before {cutoff})"
+        return MissingFact("onset_date", text, name, until=cutoff, records=cited)
     if leaf.onset_within is not None:
         start = day(facts.window_start(leaf.onset_within))
-        return f"onset date of {label} ({recorded}; counts if on or after {start})"
+        text = f"onset date of {label} ({recorded}; counts if on or after {start})"
+        return MissingFact("onset_date", text, name, start, facts.as_of, cited)
     if leaf.active_within is not None:
         if record.onset_hi > facts.today:
-            return f"onset date of {label} ({recorded}; counts if on or before {facts.as_of})"
+            text = f"onset date of {label} ({recorded}; counts if on or before {facts.as_of})"
+            return MissingFact("onset_date", text, name, until=facts.as_of, records=cited)
         start = day(facts.window_start(leaf.active_within))
         resolved = f"recorded as {record.abatement}" if record.abatement else "not recorded"
-        return f"when {label} resolved ({resolved}; counts if after {start})"
+        text = f"when {label} resolved ({resolved}; counts if after {start})"
+        return MissingFact("end_date", text, name, since=start, records=cited)
     if record.abatement is not None:
-        return f"when {label} resolved (recorded as {record.abatement})"
-    return f"onset date of {label} ({recorded})"
+        text = f"when {label} resolved (recorded as {record.abatement})"
+        return MissingFact("end_date", text, name, records=cited)
+    return MissingFact("onset_date", f"onset date of {label} ({recorded})", name, records=cited)
 
 
 # --- medications -------------------------------------------------------------------------------
@@ -429,43 +485,37 @@ def _condition_missing(
 def _medication(leaf: MedicationLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
     label = leaf.concept.label
     records = facts.medications
+    since: date | None = None
     if leaf.ever:
         used = f"{label} on record"
-        question = f"whether the patient has ever used {label}"
+        asked = f"whether the patient has ever used {label}"
         absent = f"no {label} on record"
     elif leaf.within is None:
+        since = facts.as_of
         used = f"{label} in use on {facts.as_of}"
-        question = f"whether the patient currently uses {label}"
+        asked = f"whether the patient currently uses {label}"
         absent = f"no current {label} on record"
     else:
         since = day(facts.window_start(leaf.within))
         used = f"{label} used since {since}"
-        question = f"whether the patient used {label} since {since}"
+        asked = f"whether the patient used {label} since {since}"
         absent = f"no {label} on record since {since}"
+    question = MissingFact("record", asked, leaf.concept.name, since, facts.as_of)
     if matches.definite:
         found = [records[i] for i in (*matches.definite, *matches.possible)]
         leaves, stop = _medication_leaves_met(leaf, facts, found)
-        return LeafResult(
-            MET,
-            used,
-            tuple(records[i].describe() for i in matches.definite),
-            leaves_on=leaves,
-            must_stop=stop,
-        )
+        evidence, cited = _cite(records, matches.definite)
+        return LeafResult(MET, used, evidence, leaves_on=leaves, must_stop=stop, records=cited)
     if matches.possible:
         alike = sorted(
             {name for i in matches.possible if (name := facts.resembles(leaf.concept, i))}
         )
-        reason = f"cannot tell from the record {question}"
+        reason = f"cannot tell from the record {asked}"
         if alike:
             names = " or ".join(alike)
             reason += f": the name of a medication on record resembles {names} ({label})"
-        return LeafResult(
-            UNKNOWN,
-            reason,
-            tuple(records[i].describe() for i in matches.possible),
-            (question,),
-        )
+        evidence, cited = _cite(records, matches.possible)
+        return LeafResult(UNKNOWN, reason, evidence, (question,), records=cited)
     if not facts.medications_complete:
         return LeafResult(
             UNKNOWN,
@@ -473,8 +523,8 @@ def _medication(leaf: MedicationLeaf, facts: PatientFacts, matches: Matches) -> 
             (f"{absent} (medication list not reviewed)",),
             (question,),
         )
-    others = [records[i] for i in facts.members(leaf.concept)]
-    result = LeafResult(NOT_MET, absent, tuple(r.describe() for r in others) or (absent,))
+    evidence, cited = _cite(records, facts.members(leaf.concept))
+    result = LeafResult(NOT_MET, absent, evidence or (absent,), records=cited)
     gap = facts.gaps.about(leaf.concept) if facts.gaps else None
     return _unvouched(result, gap, question) if gap else result
 
@@ -543,7 +593,10 @@ def _observation(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -
     if result.outcome is UNKNOWN:
         return result._replace(reason=f"{result.reason}; also, {gap}")
     start = day(facts.window_start(leaf.within))
-    return _unvouched(result, gap, f"a readable {leaf.concept.label} from {start} to {facts.as_of}")
+    text = f"a readable {leaf.concept.label} from {start} to {facts.as_of}"
+    return _unvouched(
+        result, gap, MissingFact("record", text, leaf.concept.name, start, facts.as_of)
+    )
 
 
 def _latest(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
@@ -551,7 +604,12 @@ def _latest(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> Lea
     start = day(facts.window_start(leaf.within))
     period = f"from {start} to {facts.as_of}"
     records = facts.observations
-    wanted = (f"a {label} {period}",)
+
+    def needed(text: str, *about: int) -> tuple[MissingFact, ...]:
+        cited = tuple(records[i].ref.record for i in about)
+        return (MissingFact("record", text, leaf.concept.name, start, facts.as_of, cited),)
+
+    wanted = needed(f"a {label} {period}")
     if not matches.definite and not matches.possible:
         notes = [f"no {label} {period}"]
         earlier = [
@@ -559,16 +617,20 @@ def _latest(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> Lea
             for i in facts.members(leaf.concept)
             if records[i].date_hi < facts.window_start(leaf.within)
         ]
+        cited: tuple[RecordRef, ...] = ()
         if earlier:
             last = max(earlier, key=lambda r: (r.date_hi, r.index))
             notes.append(f"latest before {start}: {last.describe()}")
-        return LeafResult(UNKNOWN, f"no {label} {period}", tuple(notes), wanted)
+            cited = (last.ref,)
+        return LeafResult(UNKNOWN, f"no {label} {period}", tuple(notes), wanted, records=cited)
     if not matches.definite:
+        evidence, cited = _cite(records, matches.possible)
         return LeafResult(
             UNKNOWN,
             f"cannot tell whether any {label} falls {period}",
-            tuple(records[i].describe() for i in matches.possible),
+            evidence,
             wanted,
+            records=cited,
         )
     latest = max(matches.definite, key=lambda i: (records[i].date_lo, records[i].date_hi, i))
     floor = records[latest].date_lo
@@ -579,15 +641,21 @@ def _latest(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> Lea
     ]
     contenders = [latest, *rivals]
     verdicts = {i in matches.in_range if i in matches.comparable else None for i in contenders}
-    evidence = tuple(records[i].describe() for i in contenders)
+    evidence, cited = _cite(records, contenders)
     reading = _observed(leaf, records[latest])
     if verdicts == {True}:
         return LeafResult(
-            MET, f"latest {label} is {reading}, {_bounds_phrase(leaf, True)}", evidence
+            MET,
+            f"latest {label} is {reading}, {_bounds_phrase(leaf, True)}",
+            evidence,
+            records=cited,
         )
     if verdicts == {False}:
         return LeafResult(
-            NOT_MET, f"latest {label} is {reading}, {_bounds_phrase(leaf, False)}", evidence
+            NOT_MET,
+            f"latest {label} is {reading}, {_bounds_phrase(leaf, False)}",
+            evidence,
+            records=cited,
         )
     if None in verdicts and len(contenders) == 1:
         unit = display_unit(leaf.unit).strip() or "a known unit"
@@ -595,13 +663,15 @@ def _latest(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> Lea
             UNKNOWN,
             f"latest {label} ({reading}) has no value in {unit}",
             evidence,
-            (f"a {label} in {unit} {period}",),
+            needed(f"a {label} in {unit} {period}", latest),
+            records=cited,
         )
     return LeafResult(
         UNKNOWN,
         f"cannot tell which {label} is the latest: readings of the same period disagree",
         evidence,
-        (f"a new {label}: the readings around {records[latest].date} disagree",),
+        needed(f"a new {label}: the readings around {records[latest].date} disagree", *contenders),
+        records=cited,
     )
 
 
@@ -701,7 +771,11 @@ def _aggregate(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> 
         (*matches.definite, *matches.possible),
         key=lambda i: (records[i].date_lo, records[i].date_hi, i),
     )
-    evidence = tuple(records[i].describe() for i in found) or (f"no {label} {period}",)
+    evidence, cited = _cite(records, found)
+    evidence = evidence or (f"no {label} {period}",)
+
+    def needed(text: str) -> tuple[MissingFact, ...]:
+        return (MissingFact("record", text, leaf.concept.name, start, facts.as_of),)
 
     def values(positions: Sequence[int]) -> list[float]:
         out = []
@@ -717,9 +791,15 @@ def _aggregate(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> 
                 UNKNOWN,
                 f"{reason}: cannot tell whether {_bounds_phrase(bounded, True)}",
                 evidence,
-                (f"full dates and usable values of the {label} readings {period}",),
+                needed(f"full dates and usable values of the {label} readings {period}"),
+                records=cited,
             )
-        return LeafResult(outcome, f"{reason}, {_bounds_phrase(bounded, outcome is MET)}", evidence)
+        return LeafResult(
+            outcome,
+            f"{reason}, {_bounds_phrase(bounded, outcome is MET)}",
+            evidence,
+            records=cited,
+        )
 
     sure = values([i for i in matches.definite if i in matches.comparable])
     maybe = values([i for i in matches.possible if i in matches.comparable])
@@ -733,14 +813,15 @@ def _aggregate(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> 
         text = _range_text(low, high, "")
         reason = f"{word} of {label} readings {period} {text}"
         return decided(counted, outcome, reason)
-    needed = leaf.min_readings
-    if len(sure) < needed:
+    least = leaf.min_readings
+    if len(sure) < least:
         count = {0: "no reading", 1: "1 reading"}.get(len(sure), f"{len(sure)} readings")
         return LeafResult(
             UNKNOWN,
-            f"{count} of {label} with a usable value {period}: the {word} needs at least {needed}",
+            f"{count} of {label} with a usable value {period}: the {word} needs at least {least}",
             evidence,
-            (f"at least {needed} {label} readings {period}",),
+            needed(f"at least {least} {label} readings {period}"),
+            records=cited,
         )
     low, high = _aggregate_range(leaf, sure, maybe, unusable > 0)
     outcome = _range_outcome(leaf, low, high)

@@ -9,13 +9,90 @@ contract documented in the README ("JSON output"): fields may be added, never re
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, NamedTuple
 
 from matcher.core.outcome import Outcome, ReviewKind, Verdict
 
-__all__ = ["CheckResult", "CriterionResult", "DataQualityNote", "ReviewItem", "TrialResult"]
+__all__ = [
+    "CheckResult",
+    "CriterionResult",
+    "DataQualityNote",
+    "MissingFact",
+    "RecordRef",
+    "ReviewItem",
+    "TrialResult",
+]
+
+
+def _version() -> str:
+    """The version of matcher (``matcher.__version__``, imported when the package is whole)."""
+    from matcher import __version__
+
+    return __version__
+
+
+class RecordRef(NamedTuple):
+    """A record that decided a criterion, as data: where it is and what it says.
+
+    ``record`` locates it in the patient model (``conditions[3]``, ``observations[0]``,
+    ``pregnancy``, or a patient field: ``birth_date``, ``sex``, ``attributes.military_status``);
+    ``source`` is where the reader found it (the FHIR reference ``Condition/abc``, or the id a
+    profile gave the record). ``date`` is the record's first date as written (onset, start, the
+    reading's date), ``end`` its last (abatement, end of use).
+    """
+
+    record: str
+    source: str | None = None
+    system: str | None = None
+    code: str | None = None
+    display: str | None = None
+    date: str | None = None
+    end: str | None = None
+    value: float | str | bool | None = None
+    unit: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "record": self.record,
+            "source": self.source,
+            "system": self.system,
+            "code": self.code,
+            "display": self.display,
+            "date": self.date,
+            "end": self.end,
+            "value": self.value,
+            "unit": self.unit,
+        }
+
+
+class MissingFact(NamedTuple):
+    """A fact that would decide an unknown criterion, as data.
+
+    ``fact`` says what kind of fact: ``record`` (a record of ``concept``, dated from ``since`` to
+    ``until`` when a window applies), ``record_date`` (a full date or status of a record on file,
+    ``records`` names it), ``confirmation`` (whether a record on file is really of ``concept``),
+    or a patient field (``birth_date``, ``sex``, ``attribute``, ``pregnancy``, ``lactation``,
+    ``death_date``). ``text`` is the same fact in words (``missing`` of the result).
+    """
+
+    fact: str
+    text: str
+    concept: str | None = None
+    since: date | None = None
+    until: date | None = None
+    records: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "fact": self.fact,
+            "concept": self.concept,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "records": list(self.records),
+            "text": self.text,
+        }
 
 
 class CriterionResult(NamedTuple):
@@ -38,6 +115,10 @@ class CriterionResult(NamedTuple):
     must_stop: tuple[str, ...] = ()
     #: Set when ``outcome`` is ``review``: why, and so whether it keeps the trial from eligible.
     review_kind: ReviewKind | None = None
+    #: The records behind ``evidence``, as data.
+    records: tuple[RecordRef, ...] = ()
+    #: ``missing`` as data.
+    missing_facts: tuple[MissingFact, ...] = ()
 
     @property
     def blocks(self) -> bool:
@@ -72,6 +153,8 @@ class CriterionResult(NamedTuple):
             "passes_from": passes_from.isoformat() if passes_from else None,
             "must_stop": list(self.must_stop) if passes_from else [],
             "review_kind": self.review_kind.value if self.review_kind else None,
+            "records": [r.as_dict() for r in self.records],
+            "missing_facts": [m.as_dict() for m in self.missing_facts],
         }
 
 
@@ -86,6 +169,8 @@ class ReviewItem(NamedTuple):
     blocks: bool
     note: str
     evidence: tuple[str, ...] = ()
+    #: The records behind ``evidence``, as data.
+    records: tuple[RecordRef, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -94,11 +179,17 @@ class ReviewItem(NamedTuple):
             "blocks": self.blocks,
             "note": self.note,
             "evidence": list(self.evidence),
+            "records": [r.as_dict() for r in self.records],
         }
 
 
 class TrialResult(NamedTuple):
-    """One trial for one patient (a named tuple, like ``CriterionResult``)."""
+    """One trial for one patient (a named tuple, like ``CriterionResult``).
+
+    A check may leave trials unexplained (``check(..., explain=...)``): then ``explained`` is
+    false and ``criteria``, ``missing``, ``to_confirm`` and ``reviews`` are empty; the verdict,
+    score and eligible-from date are always there.
+    """
 
     trial: str
     title: str
@@ -113,6 +204,12 @@ class TrialResult(NamedTuple):
     to_confirm: tuple[str, ...]
     #: The same items as data, in the same order.
     reviews: tuple[ReviewItem, ...] = ()
+    #: ``missing`` as data.
+    missing_facts: tuple[MissingFact, ...] = ()
+    #: When the trial's criteria were last checked against the registry.
+    last_reviewed: date | None = None
+    #: False when the check did not build this trial's explanation.
+    explained: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -127,6 +224,9 @@ class TrialResult(NamedTuple):
             "missing": list(self.missing),
             "to_confirm": list(self.to_confirm),
             "reviews": [r.as_dict() for r in self.reviews],
+            "missing_facts": [m.as_dict() for m in self.missing_facts],
+            "last_reviewed": self.last_reviewed.isoformat() if self.last_reviewed else None,
+            "explained": self.explained,
         }
 
 
@@ -156,6 +256,10 @@ class CheckResult:
     #: What the reader skipped and what is dated after ``as_of`` (see
     #: ``matcher.evaluation.coverage``).
     data_quality: tuple[DataQualityNote, ...] = ()
+    #: ``sha256:...`` of the criteria checked: each trial file and the concept sets it uses.
+    catalog_digest: str = ""
+    #: The version of matcher that checked.
+    matcher_version: str = field(default_factory=_version)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -164,6 +268,8 @@ class CheckResult:
             "engine": self.engine,
             "data_quality": [n.as_dict() for n in self.data_quality],
             "trials": [t.as_dict() for t in self.trials],
+            "matcher_version": self.matcher_version,
+            "catalog_digest": self.catalog_digest,
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:

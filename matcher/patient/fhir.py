@@ -52,6 +52,11 @@ are read as biological sex where present; without them ``gender`` is, for lack o
 When they disagree with each other or with ``gender``, or a positive pregnancy status meets a
 male sex, the sex is unknown and the contradiction is skipped (section ``demographics``).
 
+Record references. Every condition, medication and observation keeps ``source``, the
+``Type/id`` of the resource it was read from (its FHIR path when the resource has no id; an
+Encounter's or Claim's diagnosis cites the Encounter or Claim): results name it as the record that
+decided a criterion.
+
 Codes. Every coding of a CodeableConcept that has both ``system`` and ``code`` is kept, the first
 as the record's ``system``/``code``, the rest as ``codes`` (duplicates after normalisation, such
 as ICD-10-CM ``G90.511`` and ``G90511``, are kept once). The model normalises the systems
@@ -430,6 +435,12 @@ class _Resource:
     node: _Node
     kind: str
     full_url: str | None = None
+
+    @property
+    def reference(self) -> str:
+        """``Condition/abc``: how a result points at the resource; its path when it has no id."""
+        ident = self.node.get("id")
+        return f"{self.kind}/{ident}" if isinstance(ident, str) and ident else self.path
 
 
 @dataclass(frozen=True, slots=True)
@@ -855,6 +866,7 @@ class _Reader:
         )
         values = {
             "id": self.text(node, path, "id"),
+            "source": resource.reference,
             **concept.fields(),
             "onset": onset,
             "abatement": abatement,
@@ -965,7 +977,12 @@ class _Reader:
             if concept.keys() & held:
                 continue
             held.update(concept.keys())
-            values = {**concept.fields(), "onset": when, "uncertain": True}
+            values = {
+                "source": resource.reference,
+                **concept.fields(),
+                "onset": when,
+                "uncertain": True,
+            }
             where = {"system": at, "codes": at, "display": at, "onset": when_at}
             built = self.build(Condition, values, where, at)
             if built is not None:
@@ -1031,6 +1048,7 @@ class _Reader:
         where.update(system=drug_at, codes=drug_at, display=drug_at)
         values = {
             "id": self.text(node, path, "id"),
+            "source": resource.reference,
             **drug.fields(),
             "start": start,
             "end": end,
@@ -1191,7 +1209,14 @@ class _Reader:
                     reason = SkipReason.NO_VALUE if named else SkipReason.UNIDENTIFIED
                     self.skip("observations", resource, reason, concept, path=at)
                 continue
-            values = {"id": ident, **concept.fields(), "value": value, "unit": unit, "date": when}
+            values = {
+                "id": ident,
+                "source": resource.reference,
+                **concept.fields(),
+                "value": value,
+                "unit": unit,
+                "date": when,
+            }
             code_at = _at(at, "code")
             where = {"system": code_at, "codes": code_at, "display": code_at}
             where.update(value=value_at, unit=value_at, date=when_at)

@@ -127,6 +127,11 @@ class _Coded(_Model):
     """A record identified by a code (``system`` + ``code``), more codes, and/or a display name."""
 
     id: Text | None = Field(default=None, description="identifier of the source record, if any")
+    source: Text | None = Field(
+        default=None,
+        description="where a reader found the record: the FHIR reference Type/id, or the FHIR "
+        "path of a resource without an id",
+    )
     system: Text | None = None
     code: Text | None = None
     display: Text | None = None

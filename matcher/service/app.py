@@ -402,10 +402,19 @@ def create_app(settings: Settings | None = None, *, holder: CatalogHolder | None
         trials: Sequence[CompiledTrial],
         as_of: date | None,
         size: int,
+        explain: int | None = None,
     ) -> CheckResult:
+        """The check, explaining the ``explain`` top-ranked trials (all when ``None``)."""
+
         def work() -> CheckResult:
             try:
-                return matcher.check(patient, trials, as_of=as_of, engine="python")
+                return matcher.check(
+                    patient,
+                    trials,
+                    as_of=as_of,
+                    engine="python",
+                    explain="all" if explain is None else explain,
+                )
             except PatientError as exc:
                 raise RefusedError(400, exc.diagnostics) from None
 
@@ -529,12 +538,8 @@ def create_app(settings: Settings | None = None, *, holder: CatalogHolder | None
         trials: Sequence[CompiledTrial] = snapshot.catalog.trials
         if wanted is not None:
             trials = [_trial(snapshot, t, f"trials[{i}]", 400) for i, t in enumerate(wanted)]
-        result = await run_check(patient, trials, as_of, size)
-        payload = result.as_dict()
-        if explain is not None:
-            for trial in payload["trials"][explain:]:
-                trial["criteria"] = []
-        return Response(_dump(payload), media_type="application/json")
+        result = await run_check(patient, trials, as_of, size, explain)
+        return Response(_dump(result.as_dict()), media_type="application/json")
 
     @app.get(
         "/trials",

@@ -40,13 +40,16 @@ complex extension whose parts mirror the JSON contract (README "JSON output"):
   ``eligibleFrom`` (valueDate, 0..1), ``mustStop`` (valueString, 0..*);
 * ``missing`` (valueString, 0..*): facts that would decide the unknown criteria;
 * ``review`` (0..*): ``criterion``, ``kind`` (valueCode flag | pending | screening), ``blocks``
-  (valueBoolean), ``note``, ``evidence`` (valueString, 0..*);
+  (valueBoolean), ``note``, ``evidence`` (valueString, 0..*), ``record`` (valueReference, 0..*);
 * ``criterion`` (0..*): ``id``, ``kind`` (inclusion | exclusion), ``description``, ``source``,
   ``outcome`` (met | not_met | unknown | review), ``reason``, ``evidence`` and ``missing``
-  (valueString, 0..*), ``passesFrom`` (valueDate), ``reviewKind`` (valueCode).
+  (valueString, 0..*), ``record`` (valueReference, 0..*), ``passesFrom`` (valueDate),
+  ``reviewKind`` (valueCode).
 
-Evidence is the library's text for each deciding record; when results carry references to the
-patient's resources (the architecture issue), they become ``valueReference`` parts here.
+Evidence is the library's text for each deciding record; ``record`` points at the patient's
+resources that decided (``Condition/abc``: the records' ``source``, see ``matcher.RecordRef``),
+each once. A resource without an id in the request cannot be referenced and has its evidence
+text only; nor have facts of the Patient itself (birth date, sex), whose resource is the subject.
 
 **Errors** (``operation_outcome``): one issue per diagnostic, ``severity = error``, ``code`` an
 R4 issue-type, ``details.coding`` the library's stable diagnostic code (system
@@ -56,6 +59,7 @@ fields and positions only, never a patient value.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -64,6 +68,7 @@ from matcher import (
     CompiledTrial,
     CriterionResult,
     Diagnostic,
+    RecordRef,
     ReviewItem,
     ReviewKind,
     TrialResult,
@@ -236,6 +241,7 @@ def _review(review: ReviewItem) -> dict[str, Any]:
         {"url": "blocks", "valueBoolean": review.blocks},
         {"url": "note", "valueString": review.note},
         *_strings("evidence", review.evidence),
+        *_references(review.records),
     ]
     return {"url": "review", "extension": parts}
 
@@ -250,6 +256,7 @@ def _criterion(criterion: CriterionResult) -> dict[str, Any]:
         {"url": "reason", "valueString": criterion.reason},
         *_strings("evidence", criterion.evidence),
         *_strings("missing", criterion.missing),
+        *_references(criterion.records),
     ]
     passes_from = criterion.passes_from
     if passes_from is not None:
@@ -258,6 +265,18 @@ def _criterion(criterion: CriterionResult) -> dict[str, Any]:
     if kind is not None:
         parts.append({"url": "reviewKind", "valueCode": kind.value})
     return {"url": "criterion", "extension": parts}
+
+
+#: A FHIR relative reference: ``Type/id`` (R4 ``id``: 1-64 letters, digits, ``-`` and ``.``).
+_REFERENCE: Final = re.compile(r"[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}")
+
+
+def _references(records: Iterable[RecordRef]) -> list[dict[str, Any]]:
+    """``record`` parts: the resources that decided, each once, in the order cited."""
+    sources = dict.fromkeys(
+        r.source for r in records if r.source and _REFERENCE.fullmatch(r.source)
+    )
+    return [{"url": "record", "valueReference": {"reference": s}} for s in sources if s]
 
 
 def _strings(url: str, values: Iterable[str]) -> list[dict[str, Any]]:

@@ -97,8 +97,9 @@ CHECK_REQUEST: Final = {
         "explain": {
             "type": "integer",
             "minimum": 0,
-            "description": "How many of the top-ranked trials carry their criteria; the others "
-            "have an empty list. Default: all.",
+            "description": "How many of the top-ranked trials carry their explanation "
+            "(criteria, missing facts, review items); the others have verdict, score and "
+            "eligible_from only, and explained false. Default: all.",
         },
     },
 }
