@@ -54,6 +54,7 @@ from matcher.core.errors import (
     PatientError,
 )
 from matcher.core.outcome import Outcome, ReviewKind, Verdict
+from matcher.core.version import VERSION
 from matcher.criteria.compiler import Catalog, CompiledTrial
 from matcher.evaluation.results import (
     CheckResult,
@@ -106,7 +107,7 @@ __all__ = [
     "screen",
 ]
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 # A library only emits records; the application decides where they go (see matcher.api).
 logging.getLogger(__name__).addHandler(logging.NullHandler())

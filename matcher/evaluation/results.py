@@ -9,11 +9,12 @@ contract documented in the README ("JSON output"): fields may be added, never re
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, NamedTuple
 
 from matcher.core.outcome import Outcome, ReviewKind, Verdict
+from matcher.core.version import VERSION
 
 __all__ = [
     "CheckResult",
@@ -24,13 +25,6 @@ __all__ = [
     "ReviewItem",
     "TrialResult",
 ]
-
-
-def _version() -> str:
-    """The version of matcher (``matcher.__version__``, imported when the package is whole)."""
-    from matcher import __version__
-
-    return __version__
 
 
 class RecordRef(NamedTuple):
@@ -259,7 +253,7 @@ class CheckResult:
     #: ``sha256:...`` of the criteria checked: each trial file and the concept sets it uses.
     catalog_digest: str = ""
     #: The version of matcher that checked.
-    matcher_version: str = field(default_factory=_version)
+    matcher_version: str = VERSION
 
     def as_dict(self) -> dict[str, Any]:
         return {
