@@ -366,8 +366,12 @@ def _plain(raw: RawPatient) -> Patient | None:
         if record is _DROPPED:
             continue
         found = records[section]
-        places[f"{section}[{len(found)}]"] = (f"entry[{number}].resource", 0, 0)
-        found.append(record)
+        path = f"entry[{number}].resource"
+        places[f"{section}[{len(found)}]"] = (path, 0, 0)
+        # The record's source as matcher.patient.fhir gives it: Type/id, else its path.
+        rid = resource.get("id")
+        source = f"{kind}/{rid}" if isinstance(rid, str) and rid else path
+        found.append(record.model_copy(update={"source": source}))
     update: dict[str, Any] = {name: tuple(found) for name, found in records.items()}
     if raw.unreviewed:
         update["unreviewed"] = tuple(sorted({*demographics.unreviewed, *raw.unreviewed}))
