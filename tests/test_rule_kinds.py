@@ -126,6 +126,11 @@ def _patients() -> list[matcher.Patient]:
 
 
 @cache
+def _bundled() -> matcher.Catalog:
+    return matcher.load_trials()
+
+
+@cache
 def _facts() -> list[PatientFacts]:
     return [prepare(patient, AS_OF) for patient in _patients()]
 
@@ -178,7 +183,7 @@ class Calls:
     def __init__(self) -> None:
         self.facts = _facts()[0]
         self.columns = columns_of(_patients()[:1], AS_OF)
-        self.compiler = _Compiler(Document("<test>", {}), matcher.load_trials().concepts, {})
+        self.compiler = _Compiler(Document("<test>", {}), _bundled().concepts, {})
 
 
 #: Every dispatch over rule kinds, each called with a kind it does not know.
