@@ -33,6 +33,7 @@ from matcher.criteria.compiler import (
     StatusLeaf,
     _Compiler,
     iter_leaves,
+    leaf_concept,
 )
 from matcher.evaluation.batch import RowEngine
 from matcher.evaluation.engines.durable import durable_engine, encoding, rules
@@ -125,6 +126,11 @@ def _patients() -> list[matcher.Patient]:
 
 
 @cache
+def _bundled() -> matcher.Catalog:
+    return matcher.load_trials()
+
+
+@cache
 def _facts() -> list[PatientFacts]:
     return [prepare(patient, AS_OF) for patient in _patients()]
 
@@ -135,7 +141,9 @@ def test_every_leaf_kind_has_samples(trial: CompiledTrial) -> None:
     assert [type(leaf) for leaf in _leaves(trial)] == [kind for _, kind in SAMPLES]
 
 
-def test_every_kind_is_encoded_for_the_durable_engine_and_worded(trial: CompiledTrial) -> None:
+def test_every_kind_is_encoded_for_the_durable_engine_worded_and_digested(
+    trial: CompiledTrial,
+) -> None:
     facts = _facts()[0]
     for slot, leaf in enumerate(_leaves(trial)):
         built = rules.leaf_rules(leaf, slot)
@@ -148,6 +156,8 @@ def test_every_kind_is_encoded_for_the_durable_engine_and_worded(trial: Compiled
             encoding.check_fact(fact)
             assert fact["k"] == slot
         assert describe_rule(leaf)
+        concept = leaf_concept(leaf)
+        assert (concept is None) == isinstance(leaf, AgeLeaf | SexLeaf | AttributeLeaf | StatusLeaf)
 
 
 def test_both_engines_find_the_same_records_for_every_kind(trial: CompiledTrial) -> None:
@@ -173,13 +183,14 @@ class Calls:
     def __init__(self) -> None:
         self.facts = _facts()[0]
         self.columns = columns_of(_patients()[:1], AS_OF)
-        self.compiler = _Compiler(Document("<test>", {}), matcher.load_trials().concepts, {})
+        self.compiler = _Compiler(Document("<test>", {}), _bundled().concepts, {})
 
 
 #: Every dispatch over rule kinds, each called with a kind it does not know.
 DISPATCHERS: dict[str, Any] = {
     "criteria.compiler: _Compiler.leaf": lambda c: c.compiler.leaf(NewRule(), ()),
     "criteria.compiler: iter_leaves": lambda c: list(iter_leaves(NewLeaf())),
+    "criteria.compiler: leaf_concept": lambda c: leaf_concept(NewLeaf()),
     "engines.python: match": lambda c: match(NewLeaf(), c.facts),
     "engines.durable: encoding.window": lambda c: encoding.window(NewLeaf(), 0, c.facts),
     "engines.durable: encoding.leaf_facts": lambda c: encoding.leaf_facts(NewLeaf(), 0, c.facts),

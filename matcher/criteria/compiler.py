@@ -203,7 +203,8 @@ class StatusLeaf:
 # through each of them (and an unknown kind, which each must refuse):
 #
 #   format       its rule model in ``matcher.criteria.schema`` (a member of ``Rule``)
-#   compiling    its leaf class here, its case in ``_Compiler.leaf``; ``iter_leaves``
+#   compiling    its leaf class here, its case in ``_Compiler.leaf``; ``iter_leaves`` and
+#                ``leaf_concept`` (the concept set it reads, part of the trial's digest)
 #   matching     ``matcher.evaluation.engines.python.match``; the durable encoding:
 #                ``durable.encoding.window`` and ``leaf_facts``, ``durable.rules.leaf_rules``
 #                and ``Found.matches``; ``matcher.panel.columnar._leaf_states`` (panel columns)
@@ -270,6 +271,18 @@ def iter_leaves(node: Node) -> Iterator[Leaf]:
                 yield current
             case _:
                 assert_never(current)
+
+
+def leaf_concept(leaf: Leaf) -> ConceptSet | None:
+    """The concept set whose records ``leaf`` reads; ``None`` for a leaf about the patient
+    (age, sex, an attribute) or a pregnancy or lactation status."""
+    match leaf:
+        case ConditionLeaf() | MedicationLeaf() | ObservationLeaf():
+            return leaf.concept
+        case AgeLeaf() | SexLeaf() | AttributeLeaf() | StatusLeaf():
+            return None
+        case _:
+            assert_never(leaf)
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,11 +357,7 @@ def _trial_digest(trial: CompiledTrial, concepts: ConceptLibrary, read: dict[str
 
     found = hashlib.sha256(text(trial.file))
     named: dict[str, str] = {}
-    waiting = [
-        leaf.concept
-        for leaf in trial.leaves
-        if isinstance(leaf, ConditionLeaf | MedicationLeaf | ObservationLeaf)
-    ]
+    waiting = [c for leaf in trial.leaves if (c := leaf_concept(leaf)) is not None]
     while waiting:
         concept = waiting.pop()
         if concept.name in named:
