@@ -1,7 +1,8 @@
 """Verdicts alone: the floor under ``check(..., explain="none")`` on any catalog.
 
-The leaves are decided by the python engine (``PythonEngine.decide``: every engine must decide
-its leaf rules, and no engine decides them more cheaply here); then each distinct criterion is
+The leaves are decided by the python engine without words (``PythonEngine.decide(...,
+words=False)``: every engine must decide its leaf rules, and none decides them more cheaply
+here); then each distinct criterion is
 folded to its outcome with the three-valued logic of ``matcher.core.outcome``, and each trial
 to its verdict by the README's rules ("How matcher decides"). Nothing else: no score, no
 ranking, no eligible-from date, no result objects, no explanation. The benchmark checks that
@@ -71,7 +72,7 @@ def _criterion(criterion: CompiledCriterion, leaves: Mapping[int, LeafResult]) -
 def verdicts(patient: Patient, trials: Sequence[CompiledTrial], as_of: date) -> dict[str, str]:
     """Each trial's verdict, by trial id."""
     facts = prepare(patient, as_of)
-    leaves = PYTHON_ENGINE.decide(trials, facts)
+    leaves = PYTHON_ENGINE.decide(trials, facts, words=False)
     seen: dict[int, int] = {}
     out: dict[str, str] = {}
     died = facts.deceased_date
