@@ -136,3 +136,40 @@ def test_an_unexplained_trial_in_json_says_so() -> None:
     )
     assert [t["explained"] for t in payload["trials"]] == [True, False, False, False, False]
     assert payload["trials"][1]["criteria"] == []
+
+
+@pytest.mark.parametrize("variants", [False, True], ids=["catalog", "leaf variants"])
+def test_a_bare_leaf_decides_as_the_worded_one(variants: bool, tmp_path: Path) -> None:
+    # The generated patients of the differential test, on the catalog and on the trial of the
+    # leaf variants the catalog does not use: every leaf decided without words has the outcome,
+    # the day it changes and the medications to stop of the same leaf worded.
+    from test_engines_differential import VARIANTS, generate
+
+    from matcher.evaluation.engines.python import match
+    from matcher.evaluation.evaluate import prepare
+    from matcher.evaluation.leaves import leaf_result
+
+    if variants:
+        (tmp_path / "NCT09000001.yaml").write_text(VARIANTS, encoding="utf-8")
+        trials = matcher.load_trials(tmp_path)
+    else:
+        trials = matcher.load_trials()
+    leaves = {leaf.key: leaf for trial in trials for leaf in trial.leaves}
+    outcomes: set[str] = set()
+    for patient, as_of in generate(trials, 400, 20261202):
+        facts = prepare(patient, as_of)
+        for leaf in leaves.values():
+            found = match(leaf, facts)
+            full = leaf_result(leaf, facts, found)
+            bare = leaf_result(leaf, facts, found, words=False)
+            assert (bare.outcome, bare.leaves_on, bare.must_stop) == (
+                full.outcome,
+                full.leaves_on,
+                full.must_stop,
+            ), (patient.id, as_of, leaf)
+            assert (bare.reason, bare.evidence, bare.missing, bare.records) == ("", (), (), ())
+            outcomes.add(full.outcome.value)
+        assert _without_explanations(
+            matcher.check(patient, trials, as_of=as_of, explain="none")
+        ) == _without_explanations(matcher.check(patient, trials, as_of=as_of))
+    assert outcomes == {"met", "not_met", "unknown"}

@@ -71,7 +71,7 @@ from matcher.criteria.compiler import (
     catalog_digest,
 )
 from matcher.evaluation.coverage import data_quality
-from matcher.evaluation.engines import Engine
+from matcher.evaluation.engines import Engine, decide
 from matcher.evaluation.facts import PatientFacts
 from matcher.evaluation.leaves import LeafResult
 from matcher.evaluation.results import (
@@ -586,7 +586,8 @@ def check_facts(
     ``evaluate_trials``): verdicts, scores and eligible-from dates of every trial, ranked, then
     the explanation of the trials ``explain`` asks for (see ``Explain``). ``digest``: the
     ``catalog_digest`` of ``trials`` when the caller has it (a ``Catalog`` does)."""
-    leaves = engine.decide(trials, facts)
+    every = explain == "all"  # then one pass decides and words every leaf
+    leaves = decide(engine, trials, facts, words=every)
     table = _Table(leaves)
     table.fill(criteria if criteria is not None else (c for t in trials for c in t.criteria))
     alive = _alive(facts) if facts.deceased else None
@@ -595,7 +596,12 @@ def check_facts(
     ranked = list(rank(results))
     wanted = explained_count(explain, len(ranked))
     if wanted:
-        _explain(ranked, {t.id: t for t in trials}, table, alive, wanted)
+        by_id = {t.id: t for t in trials}
+        if not every:  # word the leaves of the trials explained (only those)
+            table.leaves = decide(
+                engine, [by_id[r.trial] for r in ranked[:wanted]], facts, words=True
+            )
+        _explain(ranked, by_id, table, alive, wanted)
     notes = data_quality(facts.patient, facts.as_of) if facts.patient is not None else ()
     return CheckResult(
         facts.patient_id,
@@ -642,7 +648,8 @@ def _confirm_eligible_from(
             stopped = waiting[members[0]][1]
             later = facts.later(day, stopped)
             group = [trials[i] for i in members]
-            again_all = evaluate_trials(group, later, engine.decide(group, later), explain=False)
+            bare = decide(engine, group, later, words=False)
+            again_all = evaluate_trials(group, later, bare, explain=False)
             for i, again in zip(members, again_all, strict=True):
                 if again.verdict is not Verdict.INELIGIBLE:
                     results[i] = results[i]._replace(eligible_from=day, must_stop=tuple(stopped))

@@ -118,23 +118,42 @@ def first_day_reaching(span: Duration, target: int) -> date | None:
     return guess
 
 
-def leaf_result(leaf: Leaf, facts: PatientFacts, matches: Matches) -> LeafResult:
-    """Outcome and explanation of ``leaf`` given the records an engine found."""
+def leaf_result(
+    leaf: Leaf, facts: PatientFacts, matches: Matches, *, words: bool = True
+) -> LeafResult:
+    """Outcome and explanation of ``leaf`` given the records an engine found.
+
+    Each rule kind first decides -- the outcome, and the day time alone would change it -- and
+    then words the decision. Without ``words`` the result is that decision alone (``reason``
+    empty, no evidence, records or missing facts): what verdicts, scores and eligible-from dates
+    need, at a fraction of the cost."""
     if isinstance(leaf, ConditionLeaf):
-        return _condition(leaf, facts, matches)
+        return _condition(leaf, facts, matches, words)
     if isinstance(leaf, MedicationLeaf):
-        return _medication(leaf, facts, matches)
+        return _medication(leaf, facts, matches, words)
     if isinstance(leaf, ObservationLeaf):
-        return _observation(leaf, facts, matches)
+        return _observation(leaf, facts, matches, words)
     if isinstance(leaf, AgeLeaf):
-        return _age(leaf, facts, matches)
+        return _age(leaf, facts, matches, words)
     if isinstance(leaf, SexLeaf):
-        return _sex(leaf, facts, matches)
+        return _sex(leaf, facts, matches, words)
     if isinstance(leaf, AttributeLeaf):
-        return _attribute(leaf, facts, matches)
+        return _attribute(leaf, facts, matches, words)
     if isinstance(leaf, StatusLeaf):
-        return _status(leaf, facts, matches)
+        return _status(leaf, facts, matches, words)
     assert_never(leaf)
+
+
+#: A decision without words and without a day it changes, one per outcome.
+_BARE: Final = {outcome: LeafResult(outcome, "") for outcome in (MET, NOT_MET, UNKNOWN)}
+
+
+def _bare(
+    outcome: Outcome, leaves_on: date | None = None, must_stop: tuple[str, ...] = ()
+) -> LeafResult:
+    if leaves_on is None and not must_stop:
+        return _BARE[outcome]
+    return LeafResult(outcome, "", leaves_on=leaves_on, must_stop=must_stop)
 
 
 # --- patient-level leaves ----------------------------------------------------------------------
@@ -157,28 +176,33 @@ def _age_clause(leaf: AgeLeaf, met: bool) -> str:
     return f"{leaf.max} or under" if met else f"over {leaf.max}"
 
 
-def _age(leaf: AgeLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
+def _age(leaf: AgeLeaf, facts: PatientFacts, matches: Matches, words: bool) -> LeafResult:
     birth = facts.birth_date
     if birth is None or facts.age_lo is None or facts.age_hi is None:
+        if not words:
+            return _BARE[UNKNOWN]
         return LeafResult(
             UNKNOWN,
             "birth date not recorded",
             ("no birth date on record",),
             (MissingFact("birth_date", "birth date"),),
         )
+    leaves = None
+    if matches.definite:
+        outcome = MET
+        leaves = _birthday(birth.first, leaf.max + 1) if leaf.max is not None else None
+    elif matches.possible:
+        outcome = UNKNOWN
+    else:
+        outcome = NOT_MET
+        if leaf.min is not None and facts.age_hi < leaf.min:
+            leaves = _birthday(birth.first, leaf.min)
+    if not words:
+        return _bare(outcome, leaves)
     age = str(facts.age_lo) if facts.age_lo == facts.age_hi else f"{facts.age_lo} or {facts.age_hi}"
     evidence = (f"born {birth} (age {age} on {facts.as_of})",)
     cited = (facts.birth_ref(),)
-    if matches.definite:
-        leaves = _birthday(birth.first, leaf.max + 1) if leaf.max is not None else None
-        return LeafResult(
-            MET,
-            f"age {age} is {_age_clause(leaf, True)}",
-            evidence,
-            leaves_on=leaves,
-            records=cited,
-        )
-    if matches.possible:
+    if outcome is UNKNOWN:
         return LeafResult(
             UNKNOWN,
             f"cannot tell whether the age is {_age_clause(leaf, True)}: the birth date is "
@@ -187,19 +211,13 @@ def _age(leaf: AgeLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
             (MissingFact("birth_date", "full birth date", records=("birth_date",)),),
             records=cited,
         )
-    leaves = None
-    if leaf.min is not None and facts.age_hi < leaf.min:
-        leaves = _birthday(birth.first, leaf.min)
-    return LeafResult(
-        NOT_MET,
-        f"age {age} is {_age_clause(leaf, False)}",
-        evidence,
-        leaves_on=leaves,
-        records=cited,
-    )
+    reason = f"age {age} is {_age_clause(leaf, outcome is MET)}"
+    return LeafResult(outcome, reason, evidence, leaves_on=leaves, records=cited)
 
 
-def _sex(leaf: SexLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
+def _sex(leaf: SexLeaf, facts: PatientFacts, matches: Matches, words: bool) -> LeafResult:
+    if not words:
+        return _BARE[UNKNOWN if facts.sex is None else MET if matches.definite else NOT_MET]
     wanted = " or ".join(sorted(s.value for s in leaf.values))
     if facts.sex is None:
         gaps = facts.gaps.section("demographics") if facts.gaps else ()
@@ -220,9 +238,13 @@ def _attribute_text(value: str | bool) -> str:
     return value.replace("_", " ")
 
 
-def _attribute(leaf: AttributeLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
-    what = ATTRIBUTES[leaf.name].description
+def _attribute(
+    leaf: AttributeLeaf, facts: PatientFacts, matches: Matches, words: bool
+) -> LeafResult:
     value = facts.attributes.get(leaf.name)
+    if not words:
+        return _BARE[UNKNOWN if value is None else MET if matches.definite else NOT_MET]
+    what = ATTRIBUTES[leaf.name].description
     if value is None:
         needed = MissingFact("attribute", what, records=(f"attributes.{leaf.name}",))
         return LeafResult(UNKNOWN, f"{what} not recorded", (f"no {what} on record",), (needed,))
@@ -239,19 +261,35 @@ def _attribute(leaf: AttributeLeaf, facts: PatientFacts, matches: Matches) -> Le
     )
 
 
-def _status(leaf: StatusLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
+def _status(leaf: StatusLeaf, facts: PatientFacts, matches: Matches, words: bool) -> LeafResult:
     record = facts.status(leaf.what)
-    start = day(facts.window_start(leaf.within))
-    cited = (record.ref(leaf.what),) if record is not None else ()
+    aged_out = False
     if record is not None and matches.definite:
-        outcome = MET if record.positive else NOT_MET
-        text = record.describe(leaf.what)
-        return LeafResult(outcome, text, (text,), records=cited)
-    noun = "pregnancy" if leaf.what == "pregnant" else "lactation"
-    needed = (MissingFact(noun, f"{noun} status recorded since {start}", None, start, facts.as_of),)
-    if record is not None and record.positive and matches.possible:
+        outcome, case = (MET if record.positive else NOT_MET), "recorded"
+    elif record is not None and record.positive and matches.possible:
         # A positive status whose partial date may fall in the window stands for every day it
         # could be: neither sex nor age can set it aside.
+        outcome, case = UNKNOWN, "maybe"
+    elif facts.sex is Sex.MALE:
+        outcome, case = NOT_MET, "male"
+    else:
+        if facts.sex is Sex.FEMALE and facts.age_lo is not None and facts.age_hi is not None:
+            too_young = leaf.childbearing_min is not None and facts.age_hi < leaf.childbearing_min
+            too_old = leaf.childbearing_max is not None and facts.age_lo > leaf.childbearing_max
+            aged_out = too_young or too_old
+        outcome, case = (NOT_MET, "aged out") if aged_out else (UNKNOWN, "not recorded")
+    if not words:
+        return _BARE[outcome]
+    start = day(facts.window_start(leaf.within))
+    cited = (record.ref(leaf.what),) if record is not None else ()
+    noun = "pregnancy" if leaf.what == "pregnant" else "lactation"
+    needed = (MissingFact(noun, f"{noun} status recorded since {start}", None, start, facts.as_of),)
+    if case == "recorded":
+        assert record is not None
+        text = record.describe(leaf.what)
+        return LeafResult(outcome, text, (text,), records=cited)
+    if case == "maybe":
+        assert record is not None
         return LeafResult(
             UNKNOWN,
             f"{record.describe(leaf.what)}: cannot tell whether between {start} and {facts.as_of}",
@@ -259,20 +297,17 @@ def _status(leaf: StatusLeaf, facts: PatientFacts, matches: Matches) -> LeafResu
             needed,
             records=cited,
         )
-    if facts.sex is Sex.MALE:
+    if case == "male":
         return LeafResult(NOT_MET, "male patient", ("sex: male",), records=(facts.sex_ref(),))
-    if facts.sex is Sex.FEMALE and facts.age_lo is not None and facts.age_hi is not None:
-        too_young = leaf.childbearing_min is not None and facts.age_hi < leaf.childbearing_min
-        too_old = leaf.childbearing_max is not None and facts.age_lo > leaf.childbearing_max
-        if too_young or too_old:
-            age = facts.age_lo if facts.age_lo == facts.age_hi else f"{facts.age_lo}-{facts.age_hi}"
-            span = _age_clause(AgeLeaf(leaf.childbearing_min, leaf.childbearing_max), True)
-            return LeafResult(
-                NOT_MET,
-                f"female aged {age}: not of childbearing age ({span})",
-                (f"born {facts.birth_date}, female",),
-                records=(facts.birth_ref(), facts.sex_ref()),
-            )
+    if case == "aged out":
+        age = facts.age_lo if facts.age_lo == facts.age_hi else f"{facts.age_lo}-{facts.age_hi}"
+        span = _age_clause(AgeLeaf(leaf.childbearing_min, leaf.childbearing_max), True)
+        return LeafResult(
+            NOT_MET,
+            f"female aged {age}: not of childbearing age ({span})",
+            (f"born {facts.birth_date}, female",),
+            records=(facts.birth_ref(), facts.sex_ref()),
+        )
     evidence: tuple[str, ...]
     if record is None:
         evidence = (f"no {noun} status on record",)
@@ -288,26 +323,25 @@ def _status(leaf: StatusLeaf, facts: PatientFacts, matches: Matches) -> LeafResu
 # --- conditions --------------------------------------------------------------------------------
 
 
-def _condition(leaf: ConditionLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
+def _condition(
+    leaf: ConditionLeaf, facts: PatientFacts, matches: Matches, words: bool
+) -> LeafResult:
     label = leaf.concept.label
     records = facts.conditions
-    if leaf.onset_at_least is not None:
-        clause = f"{label} for at least {leaf.onset_at_least}"
-    elif leaf.onset_within is not None:
-        clause = f"{label} beginning on or after {day(facts.window_start(leaf.onset_within))}"
-    elif leaf.active_within is not None:
-        clause = f"{label} active at some time since {day(facts.window_start(leaf.active_within))}"
-    else:
-        clause = label if leaf.status == "ever" else f"active {label}"
     if matches.definite:
-        evidence, cited = _cite(records, matches.definite)
         leaves = _condition_leaves_met(
             leaf,
             facts,
             [records[i] for i in matches.definite] + [records[i] for i in matches.possible],
         )
-        return LeafResult(MET, f"{clause} on record", evidence, leaves_on=leaves, records=cited)
+        if not words:
+            return _bare(MET, leaves)
+        evidence, cited = _cite(records, matches.definite)
+        reason = f"{_condition_clause(leaf, facts)} on record"
+        return LeafResult(MET, reason, evidence, leaves_on=leaves, records=cited)
     if matches.possible:
+        if not words:
+            return _BARE[UNKNOWN]
         doubtful = facts.uncertain(leaf.concept)
         missing = tuple(
             dict.fromkeys(
@@ -317,33 +351,55 @@ def _condition(leaf: ConditionLeaf, facts: PatientFacts, matches: Matches) -> Le
         evidence, cited = _cite(records, matches.possible)
         return LeafResult(
             UNKNOWN,
-            f"cannot tell from the record whether the patient has {clause}",
+            f"cannot tell from the record whether the patient has {_condition_clause(leaf, facts)}",
             evidence,
             missing,
             records=cited,
         )
-    since: date | None = None
-    if leaf.active_within is not None:
-        text = f"whether the patient had {clause}"
-        since = day(facts.window_start(leaf.active_within))
-    else:
-        ever = "ever had" if leaf.status == "ever" else "has"
-        text = f"whether the patient {ever} {label}"
-    question = MissingFact("record", text, leaf.concept.name, since, facts.as_of)
     if not facts.conditions_complete:
+        if not words:
+            return _BARE[UNKNOWN]
         return LeafResult(
             UNKNOWN,
             f"no {label} on record, but the condition list is not reviewed",
             (f"no {label} on record (condition list not reviewed)",),
-            (question,),
+            (_condition_question(leaf, facts),),
         )
     others = facts.members(leaf.concept)
     if not others:
-        result = LeafResult(NOT_MET, f"no {label} on record", (f"no {label} on record",))
+        absent = f"no {label} on record"
+        result = LeafResult(NOT_MET, absent, (absent,)) if words else _BARE[NOT_MET]
     else:
-        result = _condition_not_met(leaf, facts, others)
+        result = _condition_not_met(leaf, facts, others, words)
     gap = facts.gaps.about(leaf.concept) if facts.gaps else None
-    return _unvouched(result, gap, question) if gap else result
+    if gap:
+        return (
+            _unvouched(result, gap, _condition_question(leaf, facts)) if words else _BARE[UNKNOWN]
+        )
+    return result
+
+
+def _condition_clause(leaf: ConditionLeaf, facts: PatientFacts) -> str:
+    """What the rule asks for, in words: ``active CRPS``, ``CRPS for at least 6 months``..."""
+    label = leaf.concept.label
+    if leaf.onset_at_least is not None:
+        return f"{label} for at least {leaf.onset_at_least}"
+    if leaf.onset_within is not None:
+        return f"{label} beginning on or after {day(facts.window_start(leaf.onset_within))}"
+    if leaf.active_within is not None:
+        return f"{label} active at some time since {day(facts.window_start(leaf.active_within))}"
+    return label if leaf.status == "ever" else f"active {label}"
+
+
+def _condition_question(leaf: ConditionLeaf, facts: PatientFacts) -> MissingFact:
+    """The fact that decides a condition rule when the record cannot vouch for an absence."""
+    if leaf.active_within is not None:
+        text = f"whether the patient had {_condition_clause(leaf, facts)}"
+        since = day(facts.window_start(leaf.active_within))
+        return MissingFact("record", text, leaf.concept.name, since, facts.as_of)
+    ever = "ever had" if leaf.status == "ever" else "has"
+    text = f"whether the patient {ever} {leaf.concept.label}"
+    return MissingFact("record", text, leaf.concept.name, None, facts.as_of)
 
 
 def _cite(
@@ -363,7 +419,7 @@ def _unvouched(result: LeafResult, gap: str, question: MissingFact) -> LeafResul
 
 
 def _condition_not_met(
-    leaf: ConditionLeaf, facts: PatientFacts, positions: Sequence[int]
+    leaf: ConditionLeaf, facts: PatientFacts, positions: Sequence[int], words: bool
 ) -> LeafResult:
     """Records of the concept exist but none qualifies: say why, and when waiting would help.
 
@@ -373,7 +429,6 @@ def _condition_not_met(
     """
     label = leaf.concept.label
     others = [facts.conditions[i] for i in positions]
-    evidence, cited = _cite(facts.conditions, positions)
     # A record that certainly begins after the as-of date is not history: waiting for it says
     # nothing about when the patient qualifies; nor does waiting for a possible member.
     doubtful = facts.uncertain(leaf.concept)
@@ -390,6 +445,9 @@ def _condition_not_met(
         span = leaf.onset_at_least
         first = min(lasting, key=lambda r: r.onset_hi)
         leaves = first_day_reaching(span, first.onset_hi) if first.onset_hi < FAR_FUTURE else None
+        if not words:
+            return _bare(NOT_MET, leaves)
+        evidence, cited = _cite(facts.conditions, positions)
         return LeafResult(
             NOT_MET,
             f"{label} on record only since {first.onset}: less than {span} before {facts.as_of}",
@@ -397,6 +455,9 @@ def _condition_not_met(
             leaves_on=leaves,
             records=cited,
         )
+    if not words:
+        return _BARE[NOT_MET]
+    evidence, cited = _cite(facts.conditions, positions)
     if leaf.onset_within is not None:
         start = facts.window_start(leaf.onset_within)
         if all(r.onset_hi < start for r in others):
@@ -482,30 +543,24 @@ def _condition_missing(
 # --- medications -------------------------------------------------------------------------------
 
 
-def _medication(leaf: MedicationLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
-    label = leaf.concept.label
+def _medication(
+    leaf: MedicationLeaf, facts: PatientFacts, matches: Matches, words: bool
+) -> LeafResult:
     records = facts.medications
-    since: date | None = None
-    if leaf.ever:
-        used = f"{label} on record"
-        asked = f"whether the patient has ever used {label}"
-        absent = f"no {label} on record"
-    elif leaf.within is None:
-        since = facts.as_of
-        used = f"{label} in use on {facts.as_of}"
-        asked = f"whether the patient currently uses {label}"
-        absent = f"no current {label} on record"
-    else:
-        since = day(facts.window_start(leaf.within))
-        used = f"{label} used since {since}"
-        asked = f"whether the patient used {label} since {since}"
-        absent = f"no {label} on record since {since}"
-    question = MissingFact("record", asked, leaf.concept.name, since, facts.as_of)
     if matches.definite:
         found = [records[i] for i in (*matches.definite, *matches.possible)]
         leaves, stop = _medication_leaves_met(leaf, facts, found)
+        if not words:
+            return _bare(MET, leaves, stop)
         evidence, cited = _cite(records, matches.definite)
+        used = _medication_phrases(leaf, facts)[0]
         return LeafResult(MET, used, evidence, leaves_on=leaves, must_stop=stop, records=cited)
+    if not words:
+        if matches.possible or not facts.medications_complete:
+            return _BARE[UNKNOWN]
+        return _BARE[UNKNOWN] if facts.gaps and facts.gaps.about(leaf.concept) else _BARE[NOT_MET]
+    label = leaf.concept.label
+    _, asked, absent, question = _medication_phrases(leaf, facts)
     if matches.possible:
         alike = sorted(
             {name for i in matches.possible if (name := facts.resembles(leaf.concept, i))}
@@ -527,6 +582,30 @@ def _medication(leaf: MedicationLeaf, facts: PatientFacts, matches: Matches) -> 
     result = LeafResult(NOT_MET, absent, evidence or (absent,), records=cited)
     gap = facts.gaps.about(leaf.concept) if facts.gaps else None
     return _unvouched(result, gap, question) if gap else result
+
+
+def _medication_phrases(
+    leaf: MedicationLeaf, facts: PatientFacts
+) -> tuple[str, str, str, MissingFact]:
+    """What a medication rule finds, asks and misses, in words: use found, the question, no use
+    found, and the question as a missing fact."""
+    label = leaf.concept.label
+    since: date | None = None
+    if leaf.ever:
+        used = f"{label} on record"
+        asked = f"whether the patient has ever used {label}"
+        absent = f"no {label} on record"
+    elif leaf.within is None:
+        since = facts.as_of
+        used = f"{label} in use on {facts.as_of}"
+        asked = f"whether the patient currently uses {label}"
+        absent = f"no current {label} on record"
+    else:
+        since = day(facts.window_start(leaf.within))
+        used = f"{label} used since {since}"
+        asked = f"whether the patient used {label} since {since}"
+        absent = f"no {label} on record since {since}"
+    return used, asked, absent, MissingFact("record", asked, leaf.concept.name, since, facts.as_of)
 
 
 def _medication_leaves_met(
@@ -581,14 +660,18 @@ def _observed(leaf: ObservationLeaf, record: ObservationFact) -> str:
     return f"{text} {when}"
 
 
-def _observation(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
+def _observation(
+    leaf: ObservationLeaf, facts: PatientFacts, matches: Matches, words: bool
+) -> LeafResult:
     if leaf.aggregate != "latest":
-        result = _aggregate(leaf, facts, matches)
+        result = _aggregate(leaf, facts, matches, words)
     else:
-        result = _latest(leaf, facts, matches)
+        result = _latest(leaf, facts, matches, words)
     gap = facts.gaps.about(leaf.concept) if facts.gaps else None
     if gap is None:
         return result
+    if not words:
+        return _BARE[UNKNOWN]
     # A skipped reading may be the latest one, or change the aggregate.
     if result.outcome is UNKNOWN:
         return result._replace(reason=f"{result.reason}; also, {gap}")
@@ -599,11 +682,18 @@ def _observation(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -
     )
 
 
-def _latest(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
+def _latest(
+    leaf: ObservationLeaf, facts: PatientFacts, matches: Matches, words: bool
+) -> LeafResult:
+    records = facts.observations
+    if not words:
+        if not matches.definite:
+            return _BARE[UNKNOWN]
+        verdicts, _, _ = _latest_readings(records, matches)
+        return _BARE[MET if verdicts == {True} else NOT_MET if verdicts == {False} else UNKNOWN]
     label = leaf.concept.label
     start = day(facts.window_start(leaf.within))
     period = f"from {start} to {facts.as_of}"
-    records = facts.observations
 
     def needed(text: str, *about: int) -> tuple[MissingFact, ...]:
         cited = tuple(records[i].ref.record for i in about)
@@ -632,15 +722,7 @@ def _latest(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> Lea
             wanted,
             records=cited,
         )
-    latest = max(matches.definite, key=lambda i: (records[i].date_lo, records[i].date_hi, i))
-    floor = records[latest].date_lo
-    rivals = [
-        i
-        for i in (*matches.definite, *matches.possible)
-        if i != latest and records[i].date_hi >= floor
-    ]
-    contenders = [latest, *rivals]
-    verdicts = {i in matches.in_range if i in matches.comparable else None for i in contenders}
+    verdicts, latest, contenders = _latest_readings(records, matches)
     evidence, cited = _cite(records, contenders)
     reading = _observed(leaf, records[latest])
     if verdicts == {True}:
@@ -673,6 +755,23 @@ def _latest(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> Lea
         needed(f"a new {label}: the readings around {records[latest].date} disagree", *contenders),
         records=cited,
     )
+
+
+def _latest_readings(
+    records: Sequence[ObservationFact], matches: Matches
+) -> tuple[set[bool | None], int, list[int]]:
+    """Whether each reading that may be the latest is in range (``None``: no usable value), the
+    latest certain reading, and those that may be the latest (it first)."""
+    latest = max(matches.definite, key=lambda i: (records[i].date_lo, records[i].date_hi, i))
+    floor = records[latest].date_lo
+    rivals = [
+        i
+        for i in (*matches.definite, *matches.possible)
+        if i != latest and records[i].date_hi >= floor
+    ]
+    contenders = [latest, *rivals]
+    verdicts = {i in matches.in_range if i in matches.comparable else None for i in contenders}
+    return verdicts, latest, contenders
 
 
 # --- aggregates of observations ------------------------------------------------------------------
@@ -762,20 +861,14 @@ def _range_outcome(leaf: ObservationLeaf, low: float, high: float) -> Outcome:
     return NOT_MET if below or above else UNKNOWN
 
 
-def _aggregate(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> LeafResult:
-    label = leaf.concept.label
-    start = day(facts.window_start(leaf.within))
-    period = f"from {start} to {facts.as_of}"
+def _aggregate(
+    leaf: ObservationLeaf, facts: PatientFacts, matches: Matches, words: bool
+) -> LeafResult:
     records = facts.observations
     found = sorted(
         (*matches.definite, *matches.possible),
         key=lambda i: (records[i].date_lo, records[i].date_hi, i),
     )
-    evidence, cited = _cite(records, found)
-    evidence = evidence or (f"no {label} {period}",)
-
-    def needed(text: str) -> tuple[MissingFact, ...]:
-        return (MissingFact("record", text, leaf.concept.name, start, facts.as_of),)
 
     def values(positions: Sequence[int]) -> list[float]:
         out = []
@@ -785,36 +878,33 @@ def _aggregate(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> 
             out.append(value * factor)
         return out
 
-    def decided(bounded: ObservationLeaf, outcome: Outcome, reason: str) -> LeafResult:
-        if outcome is UNKNOWN:
-            return LeafResult(
-                UNKNOWN,
-                f"{reason}: cannot tell whether {_bounds_phrase(bounded, True)}",
-                evidence,
-                needed(f"full dates and usable values of the {label} readings {period}"),
-                records=cited,
-            )
-        return LeafResult(
-            outcome,
-            f"{reason}, {_bounds_phrase(bounded, outcome is MET)}",
-            evidence,
-            records=cited,
-        )
-
     sure = values([i for i in matches.definite if i in matches.comparable])
     maybe = values([i for i in matches.possible if i in matches.comparable])
-    unusable = len(found) - len(sure) - len(maybe)
-    unit = display_unit(leaf.unit)
-    word = _AGGREGATE_WORDS[leaf.aggregate]
+    bounded = leaf
+    low: float | None
+    high: float | None
     if leaf.aggregate == "count":
-        counted = replace(leaf, unit=None)  # a count has no unit
+        bounded = replace(leaf, unit=None)  # a count has no unit
         low, high = float(len(sure)), float(len(found))
-        outcome = _range_outcome(counted, low, high)
-        text = _range_text(low, high, "")
-        reason = f"{word} of {label} readings {period} {text}"
-        return decided(counted, outcome, reason)
-    least = leaf.min_readings
-    if len(sure) < least:
+    elif len(sure) < leaf.min_readings:
+        low = high = None
+    else:
+        low, high = _aggregate_range(leaf, sure, maybe, len(found) > len(sure) + len(maybe))
+    outcome = UNKNOWN if low is None or high is None else _range_outcome(bounded, low, high)
+    if not words:
+        return _BARE[outcome]
+    label = leaf.concept.label
+    start = day(facts.window_start(leaf.within))
+    period = f"from {start} to {facts.as_of}"
+    evidence, cited = _cite(records, found)
+    evidence = evidence or (f"no {label} {period}",)
+    word = _AGGREGATE_WORDS[leaf.aggregate]
+
+    def needed(text: str) -> tuple[MissingFact, ...]:
+        return (MissingFact("record", text, leaf.concept.name, start, facts.as_of),)
+
+    if low is None or high is None:
+        least = leaf.min_readings
         count = {0: "no reading", 1: "1 reading"}.get(len(sure), f"{len(sure)} readings")
         return LeafResult(
             UNKNOWN,
@@ -823,8 +913,20 @@ def _aggregate(leaf: ObservationLeaf, facts: PatientFacts, matches: Matches) -> 
             needed(f"at least {least} {label} readings {period}"),
             records=cited,
         )
-    low, high = _aggregate_range(leaf, sure, maybe, unusable > 0)
-    outcome = _range_outcome(leaf, low, high)
-    reading = "reading" if len(sure) == 1 and not maybe else "readings"
-    reason = f"{word} of the {label} {reading} {period} {_range_text(low, high, unit)}"
-    return decided(leaf, outcome, reason)
+    if leaf.aggregate == "count":
+        reason = f"{word} of {label} readings {period} {_range_text(low, high, '')}"
+    else:
+        reading = "reading" if len(sure) == 1 and not maybe else "readings"
+        text = _range_text(low, high, display_unit(leaf.unit))
+        reason = f"{word} of the {label} {reading} {period} {text}"
+    if outcome is UNKNOWN:
+        return LeafResult(
+            UNKNOWN,
+            f"{reason}: cannot tell whether {_bounds_phrase(bounded, True)}",
+            evidence,
+            needed(f"full dates and usable values of the {label} readings {period}"),
+            records=cited,
+        )
+    return LeafResult(
+        outcome, f"{reason}, {_bounds_phrase(bounded, outcome is MET)}", evidence, records=cited
+    )

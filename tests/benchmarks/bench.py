@@ -9,6 +9,8 @@ What it measures, on the same generated data (see synthetic.py):
 
 1. the python engine: one patient against the 1,000-trial catalog (median and p99 latency), and
    throughput in patient-trial evaluations per second, in one process and in one process per core;
+   explanations on demand on the same patients: every trial explained, the top 10, none (ranked
+   verdicts and scores), and the verdict-only floor of verdict_floor.py, interleaved per patient;
 2. the durable-rules engine on the same work (fewer patients: it is much slower);
 3. a hand-written Python function for NCT06414356's rules on the same patients, the floor any
    engine pays in Python, and the engine's cost as a ratio to it;
@@ -42,6 +44,7 @@ import matcher  # noqa: E402
 from matcher.core.errors import EngineError  # noqa: E402
 from tests.benchmarks.handwritten import nct06414356  # noqa: E402
 from tests.benchmarks.synthetic import AS_OF, patients, write_catalog  # noqa: E402
+from tests.benchmarks.verdict_floor import verdicts  # noqa: E402
 
 #: Set in the parent before the worker processes fork, so that they share the data.
 _SHARED: dict[str, object] = {}
@@ -65,6 +68,26 @@ def _latencies(
         matcher.check(patient, trials, as_of=AS_OF, engine=engine)
         out.append(time.perf_counter() - start)
     return out
+
+
+def _on_demand(
+    people: Sequence[matcher.Patient], trials: matcher.Catalog
+) -> tuple[dict[str, list[float]], int]:
+    """Per patient, interleaved (so that drift hits every variant alike): a check with every
+    explanation, with the top 10, with none, and the verdict-only floor. Also how many patients'
+    floor verdicts equal the engine's."""
+    times: dict[str, list[float]] = {"all": [], "top 10": [], "none": [], "floor": []}
+    agree = 0
+    for patient in people:
+        for name, explain in (("all", "all"), ("top 10", 10), ("none", "none")):
+            start = time.perf_counter()
+            result = matcher.check(patient, trials, as_of=AS_OF, explain=explain)  # type: ignore[arg-type]
+            times[name].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        floor = verdicts(patient, trials.trials, AS_OF)
+        times["floor"].append(time.perf_counter() - start)
+        agree += floor == {t.trial: t.verdict.value for t in result.trials}
+    return times, agree
 
 
 def _p(values: list[float], q: float) -> float:
@@ -146,6 +169,27 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"python: 1 patient x {trial_count} trials, p99",
             f"{_p(python_lat, 0.99) * 1000:.1f} ms",
         )
+
+        # explanations on demand, and the verdict-only floor, on the same patients
+        _on_demand(sample[:10], catalog)  # warm up
+        demand, agree = _on_demand(sample, catalog)
+        median = {name: statistics.median(values) for name, values in demand.items()}
+        for name, label in (
+            ("all", "every trial explained"),
+            ("top 10", "the top 10 explained"),
+            ("none", "ranked verdicts and scores only"),
+        ):
+            row(f"python, {label}, median", f"{median[name] * 1000:.1f} ms")
+        row("verdict-only floor (verdict_floor.py), median", f"{median['floor'] * 1000:.1f} ms")
+        row(
+            "ranked verdicts and scores / verdict-only floor",
+            f"{median['none'] / median['floor']:.2f}x",
+        )
+        row(
+            "every trial explained / ranked verdicts and scores",
+            f"{median['all'] / median['none']:.2f}x",
+        )
+        row("verdict-only floor agrees with the engine", f"{agree} of {len(sample)} patients")
 
         # throughput, one process
         start = time.perf_counter()

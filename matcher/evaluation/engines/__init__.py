@@ -12,6 +12,10 @@ the name of a bundled one:
 * ``durable``: the same compiled rules as durable-rules (Rete) rulesets; an independent second
   implementation, checked against the first by a differential test. Imported only when asked for.
 
+An engine that can also decide leaves without wording them (``WordsOnDemand``, as both bundled
+ones can) makes checks that explain few trials cheaper: verdicts, scores and ranks need outcomes
+only (``decide``).
+
 The batch contract (many patients in, an outcome matrix out, explanations on demand) is
 ``matcher.evaluation.batch``.
 """
@@ -19,14 +23,14 @@ The batch contract (many patients in, an outcome matrix out, explanations on dem
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Final, Protocol, runtime_checkable
+from typing import Final, Protocol, cast, runtime_checkable
 
 from matcher.core.errors import Diagnostic, EngineError, InputError
 from matcher.criteria.compiler import CompiledTrial
 from matcher.evaluation.facts import PatientFacts
 from matcher.evaluation.leaves import LeafResult
 
-__all__ = ["ENGINES", "Engine", "get_engine"]
+__all__ = ["ENGINES", "Engine", "WordsOnDemand", "decide", "get_engine"]
 
 #: Engine names accepted by ``check(..., engine=...)`` and ``matcher check --engine``.
 ENGINES: Final = ("python", "durable")
@@ -48,6 +52,30 @@ class Engine(Protocol):
     ) -> Mapping[int, LeafResult]:
         """Leaf results by leaf ``key``, for every leaf of ``trials``."""
         ...
+
+
+class WordsOnDemand(Engine, Protocol):
+    """An engine that can decide leaves without wording them (``words=False``: outcomes and the
+    days they change only, see ``matcher.evaluation.leaves.leaf_result``), for checks that
+    explain few trials or none. It says so with ``words_on_demand = True``; other engines are
+    always asked for words."""
+
+    words_on_demand: bool
+
+    def decide(
+        self, trials: Sequence[CompiledTrial], facts: PatientFacts, *, words: bool = True
+    ) -> Mapping[int, LeafResult]:
+        """Leaf results by leaf ``key``; without ``words``, bare ones."""
+        ...
+
+
+def decide(
+    engine: Engine, trials: Sequence[CompiledTrial], facts: PatientFacts, *, words: bool
+) -> Mapping[int, LeafResult]:
+    """``engine.decide``, without words when they are not wanted and the engine can skip them."""
+    if words or not getattr(engine, "words_on_demand", False):
+        return engine.decide(trials, facts)
+    return cast(WordsOnDemand, engine).decide(trials, facts, words=False)
 
 
 def get_engine(engine: Engine | str) -> Engine:

@@ -31,15 +31,17 @@ __all__ = ["PYTHON_ENGINE", "PythonEngine", "match"]
 
 class PythonEngine:
     name = "python"
+    #: ``decide`` takes ``words`` (see ``matcher.evaluation.engines.WordsOnDemand``).
+    words_on_demand = True
 
     def decide(
-        self, trials: Sequence[CompiledTrial], facts: PatientFacts
+        self, trials: Sequence[CompiledTrial], facts: PatientFacts, *, words: bool = True
     ) -> Mapping[int, LeafResult]:
         results: dict[int, LeafResult] = {}
         for trial in trials:
             for leaf in trial.leaves:
                 if leaf.key not in results:
-                    results[leaf.key] = leaf_result(leaf, facts, match(leaf, facts))
+                    results[leaf.key] = leaf_result(leaf, facts, match(leaf, facts), words=words)
         return results
 
 

@@ -63,6 +63,8 @@ class DurableEngine:
     Use ``durable_engine()``: there is one per process."""
 
     name = "durable"
+    #: ``decide`` takes ``words`` (see ``matcher.evaluation.engines.WordsOnDemand``).
+    words_on_demand = True
 
     def __init__(self, native: Native) -> None:
         self._sessions = Sessions(native)
@@ -86,11 +88,11 @@ class DurableEngine:
             self._cache.clear()
 
     def decide(
-        self, trials: Sequence[CompiledTrial], facts: PatientFacts
+        self, trials: Sequence[CompiledTrial], facts: PatientFacts, *, words: bool = True
     ) -> Mapping[int, LeafResult]:
         leaves = {leaf.key: leaf for trial in trials for leaf in trial.leaves}
         found = self.matches(trials, facts)
-        return {key: leaf_result(leaves[key], facts, found[key]) for key in leaves}
+        return {key: leaf_result(leaves[key], facts, found[key], words=words) for key in leaves}
 
     def matches(self, trials: Sequence[CompiledTrial], facts: PatientFacts) -> dict[int, Matches]:
         """The records matching every leaf of ``trials``, by leaf key."""
