@@ -414,6 +414,21 @@ class Patient(_Model):
             return {**data, "deceased": True}
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _pregnancy_contradicts_male_sex(cls, data: Any) -> Any:
+        """A positive pregnancy status for a patient recorded as male: one of the two facts is
+        wrong, and the sex is the one in doubt (as FHIR input, see ``matcher.patient.fhir``). The
+        patient is not refused: the sex becomes unknown and a ``contradiction`` is skipped in
+        ``demographics``, which the result reports as a data-quality note."""
+        if not isinstance(data, dict) or _word(data.get("sex")) != Sex.MALE:
+            return data
+        skipped = data.get("skipped", ())
+        if not isinstance(skipped, list | tuple) or not _positive(data.get("pregnancy")):
+            return data  # a ``skipped`` that is no list is refused by its own validation
+        kept = {key: value for key, value in data.items() if key != "sex"}
+        return kept | {"skipped": (*skipped, _SEX_CONTRADICTED)}
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.deceased_date and not self.deceased:
@@ -426,6 +441,21 @@ class Patient(_Model):
             and self.deceased_date.last < self.birth_date.first
         ):
             raise PydanticCustomError("date_order", "'deceased_date' is before 'birth_date'")
-        if self.pregnancy and self.pregnancy.pregnant and self.sex is Sex.MALE:
-            raise PydanticCustomError("inconsistent", "'pregnancy' is true for a male patient")
         return self
+
+
+#: What a profile's male sex beside a positive pregnancy status leaves: the sex, skipped.
+_SEX_CONTRADICTED: Final = Skipped(
+    section="demographics", path="sex", reason=SkipReason.CONTRADICTION
+)
+
+
+def _positive(pregnancy: Any) -> bool:
+    """Whether a profile's ``pregnancy`` value, as given, reads as a positive status; a value
+    that does not read at all is left to the field's own validation, which names it."""
+    if isinstance(pregnancy, PregnancyStatus):
+        return pregnancy.pregnant
+    try:
+        return PregnancyStatus.model_validate(pregnancy).pregnant
+    except ValidationError:
+        return False
