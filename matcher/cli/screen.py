@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
-
-from matcher.core.errors import (
-    EngineError,
-    suggest,
-)
-
-if TYPE_CHECKING:
-    pass
 
 from matcher.cli._shared import (
     PATH,
@@ -24,6 +15,7 @@ from matcher.cli._shared import (
     load_catalog,
     parse_as_of,
 )
+from matcher.core.errors import EngineError, suggest
 
 
 @cli.command("screen")
@@ -40,7 +32,13 @@ from matcher.cli._shared import (
     show_default=True,
     help="Format of the tables (parquet needs the 'panel' extra).",
 )
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes (with --engine spark: the cores of the local Spark session).",
+)
 @click.option(
     "--without",
     "without",
@@ -50,9 +48,16 @@ from matcher.cli._shared import (
 )
 @click.option(
     "--engine",
-    type=click.Choice(["columnar", "row"]),
+    type=click.Choice(["columnar", "row", "spark"]),
     default=None,
-    help="Batch engine. Default: columnar when its dependency (numpy) is installed, else row.",
+    help="Batch engine. Default: columnar when its dependency (numpy) is installed, else row; "
+    "'spark' runs that engine on Apache Spark (the 'spark' extra and a Java runtime).",
+)
+@click.option(
+    "--spark-master",
+    "spark_master",
+    metavar="URL",
+    help="With --engine spark: the Spark master. Default: local[WORKERS].",
 )
 def screen_command(
     inputs: tuple[Path, ...],
@@ -64,11 +69,21 @@ def screen_command(
     workers: int,
     without: tuple[str, ...],
     engine: str | None,
+    spark_master: str | None,
 ) -> None:
     """Screen a panel (Bulk export folder, NDJSON, patient files, JSONL profiles) into tables."""
     from matcher.panel.batch import without as switch_off
     from matcher.panel.screen import columnar_available, get_batch_engine, screen_folder
 
+    spark = engine == "spark"
+    if spark:
+        import matcher.spark
+
+        try:
+            matcher.spark.require_pyspark()
+        except EngineError as exc:
+            fail(str(exc), "engine")
+        engine = None  # the batch engine each partition runs: the default one
     if engine is None:
         engine = "columnar" if columnar_available() else "row"
         if engine == "row":
@@ -94,16 +109,30 @@ def screen_command(
     trials, unused = switch_off(trials, without)
     if unused:
         fail(f"--without {unused[0]!r} names no criterion of the trials", "usage")
-    summary = screen_folder(
-        list(inputs),
-        out,
-        trials,
-        as_of=day,
-        fmt=fmt,
-        workers=workers,
-        engine=engine,
-        without=without,
-    )
+    if spark:
+        import matcher.spark
+
+        summary = matcher.spark.screen_folder(
+            list(inputs),
+            out,
+            trials,
+            as_of=day,
+            fmt=fmt,
+            master=spark_master or f"local[{workers}]",
+            engine=engine,
+            without=without,
+        )
+    else:
+        summary = screen_folder(
+            list(inputs),
+            out,
+            trials,
+            as_of=day,
+            fmt=fmt,
+            workers=workers,
+            engine=engine,
+            without=without,
+        )
     click.echo(
         f"screened {summary.patients} patient(s) against {len(trials)} trial(s) as of {day}; "
         f"{summary.skipped} skipped; tables in {out}",

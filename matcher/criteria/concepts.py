@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Final, Literal, Self
+from typing import Annotated, Any, Final, Literal, Self
 
 import yaml
 from pydantic import (
@@ -285,9 +285,15 @@ class ConceptIndex:
     It answers "which sets hold this record?" with a few dictionary look-ups per record instead of
     one test per set (the alpha network of a Rete engine, built once per library).
     ``ConceptSet.matches_code`` asks it, so that codes are matched in one place.
+
+    It is keyed by ``id()`` of the sets, which a copy in another process does not keep: a pickled
+    index (compiled trials sent to Spark executors, say) carries its sets only and is built
+    again, from the copies, when first used.
     """
 
     def __init__(self, sets: Iterable[ConceptSet]) -> None:
+        sets = tuple(sets)
+        self._sets = sets
         self.exact: dict[tuple[str, str], list[int]] = {}
         self.icd: dict[str, list[int]] = {}
         #: Possible members (see "Possible members"), kept apart: few sets have any.
@@ -329,6 +335,20 @@ class ConceptIndex:
                 else:
                     self.whole_names.setdefault(words, []).append(ident)
                     self.condition_words.setdefault(words[0], []).append((words, ident))
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_pending": self._sets}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # The sets may not be unpickled yet (they refer to this index): build on first use.
+        self.__dict__.update(state)
+
+    def __getattr__(self, name: str) -> Any:
+        pending = self.__dict__.pop("_pending", None)
+        if pending is None:
+            raise AttributeError(name)
+        self.__init__(pending)  # type: ignore[misc]
+        return getattr(self, name)
 
     def holding(
         self, codes: Sequence[tuple[str, str]], words: Sequence[str]

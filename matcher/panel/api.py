@@ -26,7 +26,7 @@ from matcher.panel.screen import (
 from matcher.panel.tables import COLUMNS, require_pyarrow
 from matcher.patient.model import Patient
 
-__all__ = ["ScreenResult", "screen"]
+__all__ = ["ScreenResult", "screen", "screened_trials"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,26 @@ def _table(name: str, rows: list[tuple[Any, ...]]) -> Any:
     )
 
 
+def screened_trials(
+    trials: Catalog | Iterable[CompiledTrial], as_of: object, without: Sequence[str]
+) -> list[CompiledTrial]:
+    """The trials a screening runs, with ``without`` switched off; an ``InputError`` for an
+    as-of that is not a date or a ``without`` name that matches no criterion. Shared by
+    ``matcher.screen`` and ``matcher.spark.screen``."""
+    if not isinstance(as_of, date):
+        raise InputError(
+            Diagnostic("invalid-argument", "expected a datetime.date", "<screen>", path="as_of")
+        )
+    selected, unused = switch_off(list(trials), without)
+    if unused:
+        raise InputError(
+            Diagnostic(
+                "invalid-argument", "names no criterion of the trials", "<screen>", path="without"
+            )
+        )
+    return selected
+
+
 def screen(
     source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | Iterable[Patient],
     trials: Catalog | Iterable[CompiledTrial],
@@ -82,17 +102,7 @@ def screen(
     ``EngineError`` for an engine that is unknown or not installed."""
     require_pyarrow()
     batch_engine = get_batch_engine(engine or default_engine())
-    if not isinstance(as_of, date):
-        raise InputError(
-            Diagnostic("invalid-argument", "expected a datetime.date", "<screen>", path="as_of")
-        )
-    selected, unused = switch_off(list(trials), without)
-    if unused:
-        raise InputError(
-            Diagnostic(
-                "invalid-argument", "names no criterion of the trials", "<screen>", path="without"
-            )
-        )
+    selected = screened_trials(trials, as_of, without)
     panel: Any
     if isinstance(source, str | os.PathLike):
         panel = read_panel(source)

@@ -34,14 +34,30 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, get_args
+from typing import Any, Final, Literal, NamedTuple, get_args
 
 from matcher.core.errors import Diagnostic, InputError, MatcherError
 from matcher.core.source import decode
 from matcher.patient.load import load_patient, patient_from_data
 from matcher.patient.model import Patient
 
-__all__ = ["PanelItem", "PanelSource", "PanelStats", "RawPatient", "map_raw", "read_panel"]
+__all__ = [
+    "Line",
+    "PanelItem",
+    "PanelSource",
+    "PanelStats",
+    "RawPatient",
+    "bad_line",
+    "classify",
+    "export_files",
+    "is_read",
+    "line_text",
+    "map_raw",
+    "medication_refs",
+    "named_type",
+    "read_panel",
+    "unreviewed_sections",
+]
 
 #: The resource types the FHIR mapping reads; lines of other types are skipped unparsed when
 #: their file name says what they hold.
@@ -129,7 +145,7 @@ class PanelSource:
             if not exists:
                 raise InputError(Diagnostic("file-unreadable", "no such file or folder", str(path)))
             if is_dir:
-                files = _export_files(path)
+                files = export_files(path)
                 if files:
                     bulk.extend(files)
                 else:
@@ -196,48 +212,34 @@ class PanelSource:
                 db.close()
 
     def _load_file(self, db: sqlite3.Connection, index: int, file: Path) -> None:
-        named = _NAMED.match(file.name)
-        kind = named["type"] if named else None
+        self.stats.files += 1
+        kind = named_type(file)
         if kind is not None:
             self.stats.resource_types.add(kind)
-            if kind not in READ_TYPES and kind != "Medication":
-                self.stats.files += 1
+            if not is_read(kind):
                 return
-        self.stats.files += 1
         records: list[tuple[str, int, int, int, str]] = []
         meds: list[tuple[str, int, int, str]] = []
         bad: list[tuple[int, int, str, int]] = []
         for number, text in _lines(file):
-            try:
-                resource = json.loads(text)
-            except json.JSONDecodeError as exc:
-                bad.append((index, number, exc.msg, exc.colno))
-                continue
-            found = resource.get("resourceType") if isinstance(resource, dict) else None
-            if not isinstance(found, str):
-                bad.append((index, number, "expected a FHIR resource with a resourceType", 1))
-                continue
-            self.stats.resource_types.add(found)
-            if found == "Medication":
-                ident = resource.get("id")
-                if isinstance(ident, str):
-                    meds.append((f"Medication/{ident}", index, number, text))
-                continue
-            if found not in READ_TYPES:
-                continue
-            self.stats.records += 1
-            if found == "Patient":
-                ident = resource.get("id")
-                if isinstance(ident, str):
-                    records.append((ident, 1, index, number, text))
-                else:
-                    bad.append((index, number, "a Patient resource without an id", 1))
-                continue
-            subject = _subject(resource)
-            if subject is None:
-                self.stats.unattributed += 1
-                continue
-            records.append((subject, 0, index, number, text))
+            line = classify(text)
+            if line.type:
+                self.stats.resource_types.add(line.type)
+            if line.type in READ_TYPES:
+                self.stats.records += 1
+            if line.role == "bad":
+                bad.append((index, number, line.key or "", line.column))
+            elif line.role == "medication":
+                if line.key is not None:
+                    meds.append((line.key, index, number, text))
+            elif line.role == "patient":
+                assert line.key is not None
+                records.append((line.key, 1, index, number, text))
+            elif line.role == "record":
+                if line.key is None:
+                    self.stats.unattributed += 1
+                    continue
+                records.append((line.key, 0, index, number, text))
             if len(records) >= 20_000:
                 db.executemany("INSERT INTO rec VALUES (?, ?, ?, ?, ?)", records)
                 records.clear()
@@ -248,19 +250,12 @@ class PanelSource:
     def _bad_lines(self, db: sqlite3.Connection, names: Sequence[str]) -> Iterator[PanelItem]:
         """Lines that are not resources: nobody can say whose they were, so each is an error."""
         for file, line, message, column in db.execute("SELECT * FROM bad ORDER BY file, line"):
-            where = f"{names[file]}:{line}"
-            problem = Diagnostic("json-syntax", message, names[file], line, column)
-            yield PanelItem(where, None, (problem,), where)
+            yield bad_line(names[file], line, message, column)
 
     def _groups(
         self, db: sqlite3.Connection, names: Sequence[str]
     ) -> Iterator[PanelItem | RawPatient]:
-        types = self.stats.resource_types
-        unreviewed = tuple(
-            section
-            for section, kinds in _SECTIONS.items()
-            if section in _MARKABLE and not types.intersection(kinds)
-        )
+        unreviewed = unreviewed_sections(self.stats.resource_types)
         lookup = db.cursor()
         current: str | None = None
         lines: list[tuple[str, int, str]] = []
@@ -277,7 +272,7 @@ class PanelSource:
                 current, lines, refs, has_patient = subject, [], set(), bool(is_patient)
             lines.append((names[file], line, body))
             if '"medicationReference"' in body:
-                refs.update(_medication_refs(body))
+                refs.update(medication_refs(body))
         if current is not None:
             yield _raw(current, lines, refs, lookup, names, unreviewed, has_patient)
 
@@ -360,6 +355,69 @@ def _json_problem(path: Path, number: int, exc: json.JSONDecodeError) -> Diagnos
     return Diagnostic("json-syntax", exc.msg, str(path), number, exc.colno)
 
 
+class Line(NamedTuple):
+    """What one NDJSON line holds (``classify``)."""
+
+    #: Its ``resourceType``; empty when the line is not a resource.
+    type: str
+    role: Literal["patient", "record", "medication", "other", "bad"]
+    #: The patient's id, the record's subject (None: no usable patient reference), the
+    #: Medication's reference (``Medication/<id>``; None without an id), or the problem's message.
+    key: str | None = None
+    #: Where the problem is on the line (role ``bad``).
+    column: int = 0
+
+
+def classify(text: str) -> Line:
+    """One line of a Bulk export: a Patient, a record of a type the mapping reads, a Medication,
+    another type, or a line nobody can use. The Spark reader (``matcher.spark``) uses it too."""
+    try:
+        resource = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return Line("", "bad", exc.msg, exc.colno)
+    found = resource.get("resourceType") if isinstance(resource, dict) else None
+    if not isinstance(found, str):
+        return Line("", "bad", "expected a FHIR resource with a resourceType", 1)
+    ident = resource.get("id")
+    if found == "Medication":
+        return Line(found, "medication", f"Medication/{ident}" if isinstance(ident, str) else None)
+    if found not in READ_TYPES:
+        return Line(found, "other")
+    if found == "Patient":
+        if isinstance(ident, str):
+            return Line(found, "patient", ident)
+        return Line(found, "bad", "a Patient resource without an id", 1)
+    return Line(found, "record", _subject(resource))
+
+
+def unreviewed_sections(types: Iterable[str]) -> tuple[str, ...]:
+    """The sections to mark unreviewed for every patient of an export with these resource types:
+    those no type of the export fills."""
+    found = set(types)
+    return tuple(
+        section
+        for section, kinds in _SECTIONS.items()
+        if section in _MARKABLE and not found.intersection(kinds)
+    )
+
+
+def bad_line(file: str, line: int, message: str, column: int) -> PanelItem:
+    """A line that is not a resource: nobody can say whose it was, so it is an error of its own."""
+    where = f"{file}:{line}"
+    return PanelItem(where, None, (Diagnostic("json-syntax", message, file, line, column),), where)
+
+
+def named_type(file: Path) -> str | None:
+    """The resource type a Bulk file's name says it holds (``Condition.000.ndjson``), if any."""
+    named = _NAMED.match(file.name)
+    return named["type"] if named else None
+
+
+def is_read(kind: str) -> bool:
+    """Whether lines of this resource type are read (the mapping's types and Medication)."""
+    return kind in READ_TYPES or kind == "Medication"
+
+
 def _subject(resource: dict[str, Any]) -> str | None:
     """The patient id a record belongs to: ``Patient/<id>`` (or ``urn:uuid:<id>``)."""
     for key in ("subject", "patient"):
@@ -374,7 +432,7 @@ def _subject(resource: dict[str, Any]) -> str | None:
     return None
 
 
-def _medication_refs(body: str) -> Iterable[str]:
+def medication_refs(body: str) -> Iterable[str]:
     resource = json.loads(body)
     node = resource.get("medicationReference")
     ref = node.get("reference") if isinstance(node, dict) else None
@@ -396,12 +454,19 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
         ) from None
     with handle:
         for number, raw in enumerate(handle, 1):
-            text = decode(raw, f"{path}:{number}") if raw.strip() else ""
-            if text.strip():
-                yield number, text.lstrip("\ufeff").rstrip("\r\n")
+            text = line_text(raw, f"{path}:{number}")
+            if text is not None:
+                yield number, text
 
 
-def _export_files(folder: Path) -> list[Path]:
+def line_text(raw: bytes, where: str) -> str | None:
+    """One line of an NDJSON file as text, None when it is blank; raises ``InputError`` for
+    bytes that are not UTF-8."""
+    text = decode(raw, where) if raw.strip() else ""
+    return text.lstrip("\ufeff").rstrip("\r\n") if text.strip() else None
+
+
+def export_files(folder: Path) -> list[Path]:
     """A Bulk export's NDJSON files: the manifest's outputs when there is one, else every
     ``<Type>.<n>.ndjson`` in the folder."""
     for name in ("manifest.json", "export-manifest.json"):

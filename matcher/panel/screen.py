@@ -33,7 +33,7 @@ from matcher.evaluation.batch import (
     RowEngine,
     TrialShape,
 )
-from matcher.panel.attrition import Tally, TrialAttrition
+from matcher.panel.attrition import MissingFact, Tally, TrialAttrition
 from matcher.panel.reading import PanelItem, PanelSource, RawPatient, map_raw
 from matcher.panel.tables import open_table
 from matcher.patient.model import Patient
@@ -116,14 +116,16 @@ class ScreenSummary:
 
 
 @dataclass
-class _Context:
+class BatchContext:
+    """What every batch of one run is evaluated with (set up once, shared by worker processes)."""
+
     engine: BatchEngine
     trials: Sequence[CompiledTrial]
     as_of: date
 
 
 #: Set in the parent before the worker processes fork; read by ``_work`` in them.
-_CONTEXT: Final[list[_Context]] = []
+_CONTEXT: Final[list[BatchContext]] = []
 
 
 def run_screen(
@@ -138,7 +140,7 @@ def run_screen(
     without: Sequence[str] = (),
 ) -> ScreenSummary:
     """Screen every patient of ``source``; returns the summary (the answers are in the sinks)."""
-    context = _Context(engine, trials, as_of)
+    context = BatchContext(engine, trials, as_of)
     items: Iterator[PanelItem | RawPatient | Patient] = (
         source.raw() if isinstance(source, PanelSource) else iter(source)
     )
@@ -175,7 +177,7 @@ def run_screen(
             _CONTEXT.clear()
     else:
         for chunk in chunks:
-            deliver(*_evaluate(context, chunk))
+            deliver(*evaluate_batch(context, chunk))
     stats = source.stats if isinstance(source, PanelSource) else None
     return ScreenSummary(
         as_of,
@@ -192,12 +194,14 @@ def run_screen(
 
 
 def _work(chunk: list[PanelItem | RawPatient | Patient]) -> tuple[list[PanelItem], Any]:
-    return _evaluate(_CONTEXT[0], chunk)
+    return evaluate_batch(_CONTEXT[0], chunk)
 
 
-def _evaluate(
-    context: _Context, chunk: list[PanelItem | RawPatient | Patient]
+def evaluate_batch(
+    context: BatchContext, chunk: Sequence[PanelItem | RawPatient | Patient]
 ) -> tuple[list[PanelItem], OutcomeMatrix | None]:
+    """Map and evaluate one batch: the unusable patients, and the matrix of the others (None when
+    there are none). Also the step each partition of a Spark run takes (``matcher.spark``)."""
     errors: list[PanelItem] = []
     patients: list[Patient] = []
     # An engine may bring a faster reading of Bulk patients (the same ``PanelItem``).
@@ -283,7 +287,12 @@ class FileSink:
         self._errors = (self.folder / "errors.jsonl").open("w", encoding="utf-8")
 
     def matrix(self, matrix: OutcomeMatrix) -> None:
-        verdicts, criteria = matrix_rows(matrix)
+        self.rows(*matrix_rows(matrix))
+
+    def rows(
+        self, verdicts: Iterable[tuple[Any, ...]], criteria: Iterable[tuple[Any, ...]]
+    ) -> None:
+        """Rows of the verdict and criterion tables, as ``matrix_rows`` makes them."""
         for row in verdicts:
             self._verdicts.write(row)
         for row in criteria:
@@ -293,7 +302,10 @@ class FileSink:
         self._errors.write(json.dumps(error_record(item), ensure_ascii=False) + "\n")
 
     def close(
-        self, summary: ScreenSummary, attrition: Sequence[TrialAttrition], tally: Tally
+        self,
+        summary: ScreenSummary,
+        attrition: Sequence[TrialAttrition],
+        missing: Sequence[MissingFact],
     ) -> None:
         self._verdicts.close()
         self._criteria.close()
@@ -304,13 +316,13 @@ class FileSink:
                     d = step.as_dict()
                     table.write((funnel.trial, number, *d.values()))
         with open_table(self.folder, "missing", self.fmt) as table:
-            for fact in tally.missing():
+            for fact in missing:
                 table.write((fact.fact, fact.patients, fact.pairs))
         _write_json(self.folder / "attrition.json", [a.as_dict() for a in attrition])
         _write_json(self.folder / "summary.json", summary.as_dict())
         from matcher.panel.report import render_report  # it imports this module
 
-        report = render_report(summary, attrition, tally.missing())
+        report = render_report(summary, attrition, missing)
         (self.folder / "report.html").write_text(report, encoding="utf-8")
 
 
@@ -372,5 +384,5 @@ def screen_folder(
         )
     finally:
         stop()
-    files.close(summary, tally.attrition(), tally)
+    files.close(summary, tally.attrition(), tally.missing())
     return summary

@@ -1,0 +1,576 @@
+"""The Spark job of ``matcher.spark`` (see the package docstring); imports pyspark."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from functools import partial
+from pathlib import Path
+from typing import Any, Final
+
+import pyarrow as pa
+from pyspark import StorageLevel
+from pyspark.errors import PySparkException
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as fn
+from pyspark.sql import types as st
+
+from matcher.core.errors import Diagnostic, EngineError, InputError, MatcherError
+from matcher.criteria.compiler import Catalog, CompiledTrial
+from matcher.evaluation.batch import (
+    ELIGIBLE,
+    MET,
+    NOT_MET,
+    OUTCOME_NAMES,
+    UNDETERMINED,
+    VERDICT_NAMES,
+    TrialShape,
+)
+from matcher.panel.api import screened_trials
+from matcher.panel.attrition import MissingFact, Step, TrialAttrition
+from matcher.panel.reading import (
+    READ_TYPES,
+    PanelItem,
+    RawPatient,
+    bad_line,
+    classify,
+    export_files,
+    is_read,
+    line_text,
+    medication_refs,
+    named_type,
+    unreviewed_sections,
+)
+from matcher.panel.screen import (
+    BatchContext,
+    FileSink,
+    ScreenSummary,
+    default_engine,
+    error_record,
+    evaluate_batch,
+    get_batch_engine,
+)
+
+__all__ = ["SparkScreen", "screen", "screen_folder", "session", "write_folder"]
+
+#: Patients per call of the batch engine inside a partition, unless the engine says otherwise
+#: (as ``matcher screen``).
+_BATCH: Final = 256
+#: Bytes of NDJSON per input partition.
+_SPLIT: Final = 64 * 1024 * 1024
+
+_LINES: Final = st.StructType(
+    [
+        st.StructField("type", st.StringType()),
+        st.StructField("role", st.StringType()),
+        st.StructField("key", st.StringType()),
+        st.StructField("col", st.IntegerType()),
+        st.StructField("file", st.IntegerType()),
+        st.StructField("line", st.LongType()),
+        st.StructField("body", st.StringType()),
+        st.StructField("refs", st.ArrayType(st.StringType())),
+    ]
+)
+#: What a partition gives back: a row per patient and trial, or a row per unusable patient.
+_RESULTS: Final = st.StructType(
+    [
+        st.StructField("patient", st.StringType()),
+        st.StructField("trial", st.IntegerType()),
+        st.StructField("verdict", st.IntegerType()),
+        st.StructField("score", st.DoubleType()),
+        st.StructField("eligible_from", st.DateType()),
+        st.StructField("alive", st.IntegerType()),
+        st.StructField("outcomes", st.ArrayType(st.IntegerType())),
+        st.StructField("missing", st.ArrayType(st.StringType())),
+        st.StructField("error", st.StringType()),
+    ]
+)
+_ARROW: Final = pa.schema(
+    [
+        ("patient", pa.string()),
+        ("trial", pa.int32()),
+        ("verdict", pa.int32()),
+        ("score", pa.float64()),
+        ("eligible_from", pa.date32()),
+        ("alive", pa.int32()),
+        ("outcomes", pa.list_(pa.int32())),
+        ("missing", pa.list_(pa.string())),
+        ("error", pa.string()),
+    ]
+)
+
+
+def session(
+    master: str = "local[2]", *, shuffle_partitions: int = 4, app: str = "matcher-screen"
+) -> SparkSession:
+    """A Spark session for screening: no UI, ``shuffle_partitions`` partitions after the grouping,
+    the workers on this Python (so that they import this matcher). On a cluster, build the
+    session with ``spark-submit`` instead and pass it to ``screen``."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    try:
+        spark = _builder(master, app, shuffle_partitions).getOrCreate()
+    except PySparkException as exc:
+        # Typically no Java runtime: say so without a Java or Python traceback.
+        reason = exc.getCondition() or type(exc).__name__
+        raise EngineError(
+            f"Spark could not start ({reason}): the spark engine needs a Java runtime "
+            "(java on the PATH or JAVA_HOME), e.g. apt-get install openjdk-17-jre-headless"
+        ) from None
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def _builder(master: str, app: str, shuffle_partitions: int) -> SparkSession.Builder:
+    return (
+        SparkSession.builder.master(master)
+        .appName(app)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "2048")
+    )
+
+
+@dataclass(frozen=True)
+class SparkScreen:
+    """A screening on Spark. ``verdicts`` and ``criteria`` are DataFrames (columns as in
+    ``matcher.panel.tables``, plus ``trial_index`` and, for criteria, ``position``: the file order
+    that ``write_folder`` sorts by); the funnels, missing facts and errors are on the driver."""
+
+    summary: ScreenSummary
+    verdicts: DataFrame
+    criteria: DataFrame
+    attrition: tuple[TrialAttrition, ...]
+    missing: tuple[MissingFact, ...]
+    errors: tuple[PanelItem, ...]
+    _cached: tuple[DataFrame, ...] = ()
+    #: The patient-trial rows (codes) and the trials' shapes, for ``write_folder``.
+    _ok: Any = None
+    _shapes: tuple[TrialShape, ...] = ()
+
+    def release(self) -> None:
+        """Drop what the run keeps cached on the executors."""
+        for frame in self._cached:
+            frame.unpersist()
+
+    def write_parquet(self, folder: str | os.PathLike[str]) -> None:
+        """Write ``verdicts`` and ``criteria`` as Parquet datasets from the executors (the form
+        for a panel too large to pass through the driver): ``folder/verdicts/``,
+        ``folder/criteria/``."""
+        out = Path(folder)
+        self.verdicts.write.mode("overwrite").parquet(str(out / "verdicts"))
+        self.criteria.write.mode("overwrite").parquet(str(out / "criteria"))
+
+
+def screen(
+    inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    trials: Catalog | Iterable[CompiledTrial],
+    *,
+    as_of: date,
+    spark: SparkSession | None = None,
+    engine: str | None = None,
+    without: Sequence[str] = (),
+) -> SparkScreen:
+    """Screen a FHIR Bulk export (a folder, with or without manifest, or NDJSON files) on Spark.
+
+    ``engine`` is the batch engine each partition runs (``matcher.panel.screen.ENGINES``; by
+    default columnar when numpy is installed, else row);
+    ``spark`` the session (default: ``session()``, local mode on every core)."""
+    selected = screened_trials(trials, as_of, without)
+    engine = engine or default_engine()
+    get_batch_engine(engine)  # an unknown or unavailable engine fails here, not in a task
+    paths = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
+    files = _bulk_files([Path(p) for p in paths])
+    spark = spark or session(f"local[{os.cpu_count() or 1}]")
+    sc = spark.sparkContext
+    names = [str(f) for f in files]
+
+    read = [(i, f) for i, f in enumerate(files) if is_read(named_type(f) or "Patient")]
+    parts = [
+        sc.textFile(str(file.resolve()), _partitions(file), use_unicode=False)
+        .zipWithIndex()
+        .flatMap(partial(_classify, index, names[index]))
+        for index, file in read
+    ]
+    rows = sc.union(parts) if parts else sc.emptyRDD()
+    lines = spark.createDataFrame(rows, _LINES).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        return _screen(spark, lines, files, names, selected, as_of, engine, without)
+    finally:
+        lines.unpersist()
+
+
+def _screen(
+    spark: SparkSession,
+    lines: DataFrame,
+    files: Sequence[Path],
+    names: Sequence[str],
+    trials: Sequence[CompiledTrial],
+    as_of: date,
+    engine: str,
+    without: Sequence[str],
+) -> SparkScreen:
+    read_types = sorted(READ_TYPES)
+    unattributed = (fn.col("role") == "record") & fn.col("key").isNull()
+    totals = lines.agg(
+        fn.sum(fn.col("type").isin(read_types).cast("int")).alias("records"),
+        fn.sum(unattributed.cast("int")).alias("unattributed"),
+        fn.collect_set("type").alias("types"),
+    ).first()
+    assert totals is not None
+    types = {t for t in totals["types"] if t}
+    types.update(t for t in (named_type(f) for f in files) if t is not None)
+    unreviewed = unreviewed_sections(types)
+
+    bad = [
+        bad_line(names[r["file"]], r["line"], r["key"] or "", r["col"])
+        for r in lines.filter(fn.col("role") == "bad").orderBy("file", "line").collect()
+    ]
+    medications = (
+        lines.filter((fn.col("role") == "medication") & fn.col("key").isNotNull())
+        .groupBy(fn.col("key").alias("ref"))
+        .agg(fn.min(fn.struct("file", "line", "body")).alias("m"))
+    )
+    records = lines.filter(
+        fn.col("role").isin("patient", "record") & fn.col("key").isNotNull()
+    ).select(
+        fn.col("key").alias("subject"),
+        (fn.col("role") == "patient").cast("int").alias("p"),
+        "file",
+        "line",
+        "body",
+        "refs",
+    )
+    wanted = (
+        records.select("subject", fn.explode("refs").alias("ref"))
+        .distinct()
+        .join(medications, "ref")
+        .groupBy("subject")
+        .agg(fn.collect_list(fn.struct("ref", "m.file", "m.line", "m.body")).alias("meds"))
+    )
+    groups = (
+        records.groupBy("subject")
+        .agg(fn.collect_list(fn.struct("p", "file", "line", "body")).alias("lines"))
+        .join(wanted, "subject", "left")
+    )
+    payload = spark.sparkContext.broadcast((tuple(trials), as_of, engine, tuple(names), unreviewed))
+    results = groups.mapInArrow(partial(_evaluate, payload), _RESULTS).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
+    ok = results.filter(fn.col("error").isNull())
+    failed = [
+        _error_item(r["error"])
+        for r in results.filter(fn.col("error").isNotNull()).orderBy("patient").collect()
+    ]
+
+    shape = spark.createDataFrame(
+        [
+            (
+                index,
+                trial.id,
+                [c.id for c in trial.criteria],
+                [c.kind for c in trial.criteria],
+                [MET if c.kind == "exclusion" else NOT_MET for c in trial.criteria],
+            )
+            for index, trial in enumerate(trials)
+        ],
+        "trial int, trial_id string, ids array<string>, kinds array<string>, blocks array<int>",
+    )
+    verdict_names = fn.array(*[fn.lit(v) for v in VERDICT_NAMES])
+    outcome_names = fn.array(*[fn.lit(o) for o in OUTCOME_NAMES])
+    verdicts = ok.join(fn.broadcast(shape), "trial").select(
+        "patient",
+        fn.col("trial_id").alias("trial"),
+        fn.element_at(verdict_names, fn.col("verdict") + 1).alias("verdict"),
+        "score",
+        "eligible_from",
+        fn.col("trial").alias("trial_index"),
+    )
+    exploded = ok.select("patient", "trial", fn.posexplode("outcomes").alias("position", "code"))
+    criteria = exploded.join(fn.broadcast(shape), "trial").select(
+        "patient",
+        fn.col("trial_id").alias("trial"),
+        fn.element_at("ids", fn.col("position") + 1).alias("criterion"),
+        fn.element_at("kinds", fn.col("position") + 1).alias("kind"),
+        fn.element_at(outcome_names, fn.col("code") + 1).alias("outcome"),
+        fn.col("trial").alias("trial_index"),
+        "position",
+    )
+    attrition, screened = _attrition(ok, exploded, shape, trials)
+    missing = _missing(ok)
+    summary = ScreenSummary(
+        as_of,
+        f"spark/{engine}",
+        tuple(t.id for t in trials),
+        tuple(without),
+        screened,
+        len(bad) + len(failed),
+        len(files),
+        totals["records"] or 0,
+        totals["unattributed"] or 0,
+        tuple(sorted(types)),
+    )
+    return SparkScreen(
+        summary,
+        verdicts,
+        criteria,
+        tuple(attrition),
+        tuple(missing),
+        (*bad, *failed),
+        (results,),
+        ok,
+        tuple(TrialShape.of(t) for t in trials),
+    )
+
+
+def _attrition(
+    ok: DataFrame, exploded: DataFrame, shape: DataFrame, trials: Sequence[CompiledTrial]
+) -> tuple[list[TrialAttrition], int]:
+    """The funnels, with Spark aggregations (one job): per patient and trial the step at which
+    it leaves (0 for ``alive``, k for the k-th criterion, none when it stays), counted per step;
+    the outcome counts per criterion; the verdict counts per trial. Also the number of patients
+    screened."""
+    first = fn.expr("array_position(zip_with(outcomes, blocks, (o, b) -> o = b), true)")
+    leave = fn.when(fn.col("alive") == NOT_MET, 0).when(first > 0, first).otherwise(fn.lit(None))
+    counted = (
+        ok.join(fn.broadcast(shape.select("trial", "blocks")), "trial")
+        .select(
+            "trial",
+            fn.lit("leave").alias("what"),
+            leave.alias("a"),
+            fn.lit(0).alias("b"),
+        )
+        .unionByName(
+            ok.select("trial", fn.lit("alive").alias("what"), "alive", fn.lit(0)).toDF(
+                "trial", "what", "a", "b"
+            )
+        )
+        .unionByName(
+            ok.select("trial", fn.lit("verdict").alias("what"), "verdict", fn.lit(0)).toDF(
+                "trial", "what", "a", "b"
+            )
+        )
+        .unionByName(
+            exploded.select("trial", fn.lit("outcome").alias("what"), "position", "code").toDF(
+                "trial", "what", "a", "b"
+            )
+        )
+        .groupBy("what", "trial", "a", "b")
+        .count()
+        .collect()
+    )
+    funnels = [
+        TrialAttrition(
+            t.id, steps=[Step("alive", "inclusion"), *(Step(c.id, c.kind) for c in t.criteria)]
+        )
+        for t in trials
+    ]
+    left: dict[tuple[int, int], int] = {}
+    for row in counted:
+        what, funnel, a, count = row["what"], funnels[row["trial"]], row["a"], row["count"]
+        if what == "leave":
+            funnel.screened += count
+            if a is not None:
+                left[(row["trial"], a)] = count
+        elif what == "alive":
+            funnel.steps[0].counts[a] += count
+        elif what == "outcome":
+            funnel.steps[a + 1].counts[row["b"]] += count
+        elif a == ELIGIBLE:
+            funnel.eligible += count
+        elif a == UNDETERMINED:
+            funnel.undetermined += count
+        else:
+            funnel.ineligible += count
+    for index, funnel in enumerate(funnels):
+        remaining = funnel.screened
+        for number, step in enumerate(funnel.steps):
+            step.before = remaining
+            step.excluded = left.get((index, number), 0)
+            remaining -= step.excluded
+    return funnels, funnels[0].screened if funnels else 0
+
+
+def _missing(ok: DataFrame) -> list[MissingFact]:
+    """Per missing fact the patients it would help decide and the patient-trial pairs, ranked as
+    ``Tally.missing`` ranks them."""
+    rows = (
+        ok.select("patient", fn.explode("missing").alias("fact"))
+        .groupBy("fact")
+        .agg(fn.count("*").alias("pairs"), fn.countDistinct("patient").alias("patients"))
+        .collect()
+    )
+    ranked = sorted(rows, key=lambda r: (-r["patients"], r["fact"]))
+    return [MissingFact(r["fact"], r["patients"], r["pairs"]) for r in ranked]
+
+
+def write_folder(result: SparkScreen, out: Path, fmt: str) -> None:
+    """Write the tables of ``matcher screen`` into ``out``, rows in its order (patients in
+    reading order, trials and criteria in file order): one sort of the patient-trial rows,
+    streamed through the driver a partition at a time."""
+    files = FileSink(out, fmt)
+    for item in result.errors:
+        files.error(item)
+    shapes = result._shapes
+    rows = result._ok.orderBy("patient", "trial").toLocalIterator(prefetchPartitions=True)
+    for row in rows:
+        patient, shape = row["patient"], shapes[row["trial"]]
+        verdict = (
+            patient,
+            shape.id,
+            VERDICT_NAMES[row["verdict"]],
+            row["score"],
+            row["eligible_from"],
+        )
+        criteria = [
+            (patient, shape.id, criterion, kind, OUTCOME_NAMES[code])
+            for (criterion, kind), code in zip(shape.criteria, row["outcomes"], strict=True)
+        ]
+        files.rows((verdict,), criteria)
+    files.close(result.summary, result.attrition, result.missing)
+
+
+def screen_folder(
+    inputs: Sequence[Path],
+    out: Path,
+    trials: Sequence[CompiledTrial],
+    *,
+    as_of: date,
+    fmt: str = "csv",
+    master: str = "local[2]",
+    engine: str | None = None,
+    without: Sequence[str] = (),
+) -> ScreenSummary:
+    """``matcher screen --engine spark``: screen on a Spark session of ``master`` and write the
+    tables into ``out``. The trials are already switched off as ``without`` says."""
+    running = SparkSession.getActiveSession()
+    spark = running or session(master)
+    try:
+        result = screen(inputs, trials, as_of=as_of, spark=spark, engine=engine)
+        write_folder(result, out, fmt)
+        result.release()
+    finally:
+        if running is None:  # a session the caller started is the caller's to stop
+            spark.stop()
+    summary = result.summary
+    return replace(summary, without=tuple(without))
+
+
+# --- on the executors ---------------------------------------------------------------------------
+
+
+def _classify(index: int, name: str, numbered: tuple[bytes, int]) -> Iterator[tuple[Any, ...]]:
+    """One NDJSON line as a row of ``_LINES`` (none for a blank line)."""
+    raw, position = numbered
+    number = position + 1
+    try:
+        text = line_text(raw, f"{name}:{number}")
+    except MatcherError as exc:
+        (problem, *_) = exc.diagnostics if isinstance(exc, InputError) else (None,)
+        message = problem.message if problem is not None else "not UTF-8"
+        yield ("", "bad", message, problem.column if problem else 1, index, number, None, None)
+        return
+    if text is None:
+        return
+    line = classify(text)
+    keep = line.role in {"patient", "record", "medication"}
+    refs = list(medication_refs(text)) if '"medicationReference"' in text else None
+    yield (line.type, line.role, line.key, line.column, index, number, text if keep else None, refs)
+
+
+def _evaluate(payload: Any, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """A partition of patient groups through the batch step of ``matcher screen``."""
+    trials, as_of, engine, names, unreviewed = payload.value
+    context = BatchContext(get_batch_engine(engine), trials, as_of)
+    size = getattr(context.engine, "batch_size", _BATCH)  # as matcher.panel.screen.run_screen
+    for batch in batches:
+        groups = batch.to_pylist()
+        for start in range(0, len(groups), size):
+            chunk = [_raw(g, names, unreviewed) for g in groups[start : start + size]]
+            errors, matrix = evaluate_batch(context, chunk)
+            out: dict[str, list[Any]] = {name: [] for name in _ARROW.names}
+            for item in errors:
+                for name, value in zip(_ARROW.names, _error_row(item), strict=True):
+                    out[name].append(value)
+            if matrix is not None:
+                for p, patient in enumerate(matrix.patients):
+                    for t, column in enumerate(matrix.trials):
+                        row = (
+                            patient,
+                            t,
+                            column.verdict[p],
+                            column.score[p],
+                            column.eligible_from[p],
+                            matrix.alive[p],
+                            list(column.outcomes[p]),
+                            list(column.missing[p]),
+                            None,
+                        )
+                        for name, value in zip(_ARROW.names, row, strict=True):
+                            out[name].append(value)
+            yield pa.RecordBatch.from_pydict(out, schema=_ARROW)
+
+
+def _raw(group: dict[str, Any], names: Sequence[str], unreviewed: tuple[str, ...]) -> RawPatient:
+    """A patient's rows as the in-process reader groups them: the Patient first, then records in
+    file and line order; referenced medications by reference."""
+    lines = sorted(group["lines"], key=lambda r: (-r["p"], r["file"], r["line"]))
+    meds = sorted(group["meds"] or (), key=lambda m: m["ref"])
+    return RawPatient(
+        group["subject"],
+        tuple((names[r["file"]], r["line"], r["body"]) for r in lines),
+        tuple((m["ref"], names[m["file"]], m["line"], m["body"]) for m in meds),
+        unreviewed,
+        bool(lines) and lines[0]["p"] == 1,
+    )
+
+
+def _error_row(item: PanelItem) -> tuple[Any, ...]:
+    text = json.dumps(error_record(item), ensure_ascii=False)
+    return (item.key, None, None, None, None, None, None, None, text)
+
+
+def _error_item(text: str) -> PanelItem:
+    record = json.loads(text)
+    problems = tuple(Diagnostic(**d) for d in record["diagnostics"])
+    return PanelItem(record["patient"], None, problems, record["source"])
+
+
+# --- on the driver ------------------------------------------------------------------------------
+
+
+def _bulk_files(paths: Sequence[Path]) -> list[Path]:
+    """The NDJSON files of the inputs: export folders (the manifest's files, or every
+    ``<Type>.<n>.ndjson``) and NDJSON files. Spark reads Bulk exports only."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = export_files(path)
+            if not found:
+                raise _not_bulk(path)
+            files.extend(found)
+        elif path.is_file() and path.suffix == ".ndjson":
+            files.append(path)
+        elif path.exists():
+            raise _not_bulk(path)
+        else:
+            raise InputError(Diagnostic("file-unreadable", "no such file or folder", str(path)))
+    return files
+
+
+def _partitions(file: Path) -> int:
+    """Input partitions of one file: one per ``_SPLIT`` bytes (one for a small file, which also
+    spares ``zipWithIndex`` a job to count lines)."""
+    return max(1, -(-file.stat().st_size // _SPLIT))
+
+
+def _not_bulk(path: Path) -> EngineError:
+    return EngineError(
+        f"{path}: the spark engine reads FHIR Bulk exports (NDJSON); screen patient files and "
+        "JSON Lines profiles with the in-process engines"
+    )
