@@ -229,6 +229,99 @@ def test_a_near_miss_of_a_new_brand_makes_the_rule_unknown(
     )
 
 
+@pytest.mark.parametrize(
+    ("concept", "display", "member"),
+    [
+        ("sympathomimetics", "Claritan-D 24 Hour", "claritin-d"),  # one letter changed
+        ("sympathomimetics", "Zyrtek D 12 hour", "zyrtec-d"),  # the hyphen a space, too
+        ("sympathomimetics", "Allegro-D Allergy and Congestion", "allegra-d"),
+        ("sympathomimetics", "ZyrtecD 12 hour", "zyrtec-d"),  # written as one word
+        ("xanthines", "Theo24 300 mg capsule", "theo-24"),
+        ("amphetamines", "Adipek-P 37.5 MG", "adipex-p"),
+    ],
+)
+def test_a_near_miss_of_a_name_of_several_words_makes_the_rule_unknown(
+    folder: TrialFolder, concept: str, display: str, member: str
+) -> None:
+    title = LIBRARY[concept].title
+    question = f"whether the patient currently uses {title}"
+    assert current(folder, concept, display) == (
+        "unknown",
+        f"cannot tell from the record {question}: the name of a medication on record "
+        f"resembles {member} ({title})",
+        (question,),
+    )
+
+
+@pytest.mark.parametrize(
+    ("concept", "display"),
+    [
+        ("sympathomimetics", "Claritin 10 mg tablet"),  # the words of claritin-d, without the d
+        ("sympathomimetics", "Claritin Allergy 24 Hour"),
+        ("sympathomimetics", "Zyrtek 10 mg"),  # a near miss of zyrtec, which is no member
+        ("xanthines", "Theo 25 mg"),  # the short words must be exact
+        ("xanthines", "Thea-24"),
+        ("sympathomimetics", "Vitamin D3 1000 UNT Oral Tablet"),
+    ],
+)
+def test_names_of_several_words_have_no_loose_near_misses(
+    folder: TrialFolder, concept: str, display: str
+) -> None:
+    title = LIBRARY[concept].title
+    assert current(folder, concept, display) == (
+        "not_met",
+        f"no current {title} on record",
+        (),
+    )
+
+
+def _fhir_medication_names() -> list[str]:
+    """The names of every medication coding in the public FHIR files of ``tests/data/fhir``
+    (Synthea, US Core, CARIN Blue Button, FHIR-Converter, the bulk export: origins in its
+    README)."""
+    import json
+
+    from helpers import REPO
+
+    names: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if str(node.get("resourceType", "")).startswith("Medication"):
+                for key in ("medicationCodeableConcept", "code"):
+                    concept = node.get(key)
+                    if isinstance(concept, dict):
+                        for coding in concept.get("coding", ()):
+                            if isinstance(coding.get("display"), str):
+                                names.add(coding["display"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    folder = REPO / "tests" / "data" / "fhir"
+    for path in sorted(folder.rglob("*.json")):
+        walk(json.loads(path.read_text(encoding="utf-8-sig")))
+    for path in sorted(folder.rglob("*.ndjson")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                walk(json.loads(line))
+    return sorted(names)
+
+
+def test_real_drug_names_of_no_set_have_no_near_misses() -> None:
+    index = LIBRARY["benzodiazepines"].index
+    assert index is not None
+    names = _fhir_medication_names()
+    unmatched = [n for n in names if index.holding((), normalise_name(n)) == (frozenset(),) * 2]
+    # Acetaminophen, amlodipine, paclitaxel, NuvaRing, "Carbamazepine[Tegretol]", ...: real
+    # RxNorm names that no bundled set holds. None of them may look like a member.
+    assert len(unmatched) >= 50
+    resembling = {n: near for n in unmatched if (near := index.near_misses(normalise_name(n)))}
+    assert resembling == {}
+
+
 # Codes that openFDA lists for current products (openfda.rxcui), each cited in its set.
 NEW_CODES = [
     ("xanthines", code)

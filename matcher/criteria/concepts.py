@@ -38,7 +38,12 @@ How a record matches a set:
   words of up to 9 letters, two for longer ones; same first letter; accents folded) from a one-word
   member name (``Lorazapam`` for ``lorazepam``), is a possible member of that set: the
   medication rule becomes unknown, with a reason naming the member it resembles, never "not a
-  benzodiazepine". Only names that matched nothing are looked up, and the answers are cached.
+  benzodiazepine". A member name of several words (``claritin-d``) is nearly spelt by as many
+  words in a row whose long words (5 letters or more) are within those edits and whose other
+  words (``d``, ``24``) are exact, with at most the edits of the long words' letters together
+  (``Claritan-D``, ``Zyrtek D``), and by one word that is the name without its space or hyphen
+  (``ZyrtecD``, ``Theo24``); its words alone (``Claritin``) are no near miss. Only names that
+  matched nothing are looked up, and the answers are cached.
 * **Possible members** (``possible:``, condition sets only): codes that may or may not mean the
   concept (CRPS recorded without its type, for "CRPS type I"). A record they match belongs to the
   set only possibly: like an unconfirmed diagnosis it can make a rule unknown, never met. For
@@ -225,6 +230,8 @@ class ConceptSet:
         repr=False, default_factory=dict
     )
     _icd_lengths: tuple[int, ...] = field(repr=False, default=())
+    #: Names of several words as listed (lower case), to quote them in reasons: ``claritin-d``.
+    spellings: Mapping[tuple[str, ...], str] = field(repr=False, default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -305,6 +312,10 @@ class ConceptIndex:
         self.condition_words: dict[str, list[tuple[tuple[str, ...], int]]] = {}
         #: One-word drug names of medication sets, by first letter (for ``near_misses``).
         self.drug_words: dict[str, dict[str, list[int]]] = {}
+        #: Drug names of several words with at least one word that can be misspelt, and every
+        #: drug name of several words written as one word ("theo24"), for ``near_misses``.
+        self.drug_phrases: list[tuple[tuple[str, ...], int, str]] = []
+        self.drug_joined: dict[str, list[tuple[int, str]]] = {}
         self._near: dict[tuple[str, ...], dict[int, str]] = {}
         #: Every shorter prefix (three characters or more) of a listed ICD-10-CM code, with the
         #: sets that list it: a WHO code there may be that more specific code.
@@ -328,10 +339,15 @@ class ConceptIndex:
             for words in concept.names:
                 if concept.kind is ConceptKind.MEDICATION:
                     self.first_words.setdefault(words[0], []).append((words, ident))
-                    if len(words) == 1 and len(words[0]) >= _NEAR_MIN and words[0].isalpha():
+                    if len(words) == 1 and _misspellable(words[0]):
                         self.drug_words.setdefault(words[0][0], {}).setdefault(words[0], []).append(
                             ident
                         )
+                    elif len(words) > 1:
+                        spelling = concept.spellings.get(words, " ".join(words))
+                        self.drug_joined.setdefault("".join(words), []).append((ident, spelling))
+                        if any(_misspellable(word) for word in words):
+                            self.drug_phrases.append((words, ident, spelling))
                 else:
                     self.whole_names.setdefault(words, []).append(ident)
                     self.condition_words.setdefault(words[0], []).append((words, ident))
@@ -389,23 +405,34 @@ class ConceptIndex:
         return frozenset(found), frozenset(maybe - found)
 
     def near_misses(self, words: Sequence[str]) -> dict[int, str]:
-        """Medication sets whose one-word member names a word of ``words`` nearly spells, each
-        with the member name it resembles (see "Near misses"); call it only for a name that
-        matched no set. Answers are cached, at most ``_NEAR_CACHE`` names."""
+        """Medication sets whose member names ``words`` nearly spell, each with the member name
+        it resembles (see "Near misses"): a word one or two edits from a one-word name, a run
+        of words that spells a name of several words with its long words nearly right and the
+        others exactly (``claritan d`` for ``claritin-d``), or one word that is such a name
+        written without its space or hyphen (``zyrtecd``). Call it only for a name that matched
+        no set. Answers are cached, at most ``_NEAR_CACHE`` names."""
         key = tuple(words)
         found = self._near.get(key)
         if found is None:
             found = {}
             for word in key:
-                if len(word) < _NEAR_MIN or word in _FORM_WORDS or not word.isalpha():
+                if not _misspellable(word):
                     continue
-                allowed = 1 if len(word) <= 9 else 2
+                allowed = _allowed(len(word))
                 for name, idents in self.drug_words.get(word[0], {}).items():
                     if abs(len(name) - len(word)) <= allowed and (
                         0 < _distance(word, name, allowed) <= allowed
                     ):
                         for ident in idents:
                             found.setdefault(ident, name)
+            for phrase, ident, spelling in self.drug_phrases:
+                for start in range(len(key) - len(phrase) + 1):
+                    if _near_phrase(key[start : start + len(phrase)], phrase):
+                        found.setdefault(ident, spelling)
+                        break
+            for word in key:
+                for ident, spelling in self.drug_joined.get(word, ()):
+                    found.setdefault(ident, spelling)
             if len(self._near) >= _NEAR_CACHE:
                 self._near.clear()
             self._near[key] = found
@@ -478,6 +505,42 @@ _FORM_TEXT: Final = (
     "besylate tartrate citrate phosphate bromide chloride bitartrate"
 )
 _FORM_WORDS: Final = frozenset(_FORM_TEXT.split())
+
+
+def _misspellable(word: str) -> bool:
+    """A word that can have near misses: letters only, at least ``_NEAR_MIN`` of them, and no
+    dose-form or salt word."""
+    return len(word) >= _NEAR_MIN and word.isalpha() and word not in _FORM_WORDS
+
+
+def _allowed(letters: int) -> int:
+    """Edits a near miss may have: one for up to 9 letters, two for longer words."""
+    return 1 if letters <= 9 else 2
+
+
+def _near_phrase(window: Sequence[str], phrase: Sequence[str]) -> bool:
+    """True if the record's words ``window`` nearly spell the member name ``phrase`` (as many
+    words): each word that can be misspelt is within its own allowance, with the same first
+    letter, the others (``d``, ``24``, ``mist``) are exact, and the edits in all are at least
+    one and at most the allowance of the letters that can be misspelt together."""
+    total = 0
+    letters = 0
+    for word, name in zip(window, phrase, strict=True):
+        if word == name:
+            if _misspellable(name):
+                letters += len(name)
+            continue
+        if not (_misspellable(name) and _misspellable(word)) or word[0] != name[0]:
+            return False
+        allowed = _allowed(len(word))
+        if abs(len(name) - len(word)) > allowed:
+            return False
+        edits = _distance(word, name, allowed)
+        if edits > allowed:
+            return False
+        total += edits
+        letters += len(name)
+    return 0 < total <= _allowed(letters)
 
 
 def _distance(a: str, b: str, limit: int) -> int:
@@ -637,6 +700,7 @@ def _resolve(files: Mapping[str, _SetFile], problems: list[Diagnostic]) -> dict[
         members: dict[str, dict[str, str]] = {}
         possible: dict[str, dict[str, str]] = {}
         words: set[tuple[str, ...]] = set()
+        spellings: dict[tuple[str, ...], str] = {}
         seen: set[str] = set()
         # (set, the sets that include it on the way here, the entry that named it)
         stack: list[tuple[str, tuple[str, ...], tuple[str, int] | None]] = [(name, (), None)]
@@ -672,7 +736,12 @@ def _resolve(files: Mapping[str, _SetFile], problems: list[Diagnostic]) -> dict[
                 members.setdefault(system, {}).update(codes)
             for system, codes in part.possible.items():
                 possible.setdefault(system, {}).update(codes)
-            words.update(normalise_name(n) for n in part.names)
+            for listed in part.names:
+                entry = normalise_name(listed)
+                words.add(entry)
+                if len(entry) > 1:
+                    spelled = listed.lower()
+                    spellings[entry] = min(spellings.get(entry, spelled), spelled)
             stack.extend(
                 (child, (*trail, current), (current, i)) for i, child in enumerate(part.includes)
             )
@@ -714,6 +783,7 @@ def _resolve(files: Mapping[str, _SetFile], problems: list[Diagnostic]) -> dict[
             possible={s: dict(sorted(c.items())) for s, c in sorted(possible.items())},
             _by_first_word={k: tuple(v) for k, v in by_first.items()},
             _icd_lengths=icd_lengths,
+            spellings=dict(sorted(spellings.items())),
         )
     return resolved
 
