@@ -342,6 +342,24 @@ def test_a_clinical_drug_code_decides_as_the_ingredient_code(
     assert coded(folder, concept, code) == expected
 
 
+# Brand-level and clinical-drug codes of the US Core 3.1.1 medication value set (cited in the
+# set's source): dyphylline (Lufyllin injection), theophylline brands, aminophylline
+# suppositories, oxtriphylline.
+US_CORE_XANTHINES = (
+    "92580", "93183", "94292", "94293", "94294",
+    "102402", "102403", "102404", "102405", "102406", "102409",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("code", US_CORE_XANTHINES)
+def test_a_us_core_xanthine_code_decides_as_the_ingredient_code(
+    folder: TrialFolder, code: str
+) -> None:
+    expected = coded(folder, "xanthines", "10438")
+    assert expected[0] == "met"
+    assert coded(folder, "xanthines", code) == expected
+
+
 def test_a_fhir_medication_statement_with_a_new_code_is_use(folder: TrialFolder) -> None:
     from matcher.patient.fhir import patient_from_fhir
 
