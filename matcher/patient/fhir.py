@@ -363,7 +363,6 @@ _DSTU2_ONLY: Final = frozenset({"MedicationOrder"})
 _WHOLE_RECORD_ERRORS: Final[Mapping[str, tuple[str, ...]]] = {
     "out_of_range": ("value",),
     "date_order": ("abatement", "end", "deceased_date"),
-    "inconsistent": ("pregnancy",),
 }
 
 _UCUM: Final = "http://unitsofmeasure.org"
