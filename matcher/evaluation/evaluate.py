@@ -34,7 +34,9 @@ alone (a birthday, the last dose of a drug sliding out of "the past year", a dia
 old enough), ``eligible_from`` is the first day all of them have; ongoing medications are assumed
 stopped on the as-of day and listed in ``must_stop``. The date is kept only if the trial, evaluated
 again as of that day with the same record, is not ineligible then (``_confirm_eligible_from``).
-The verdict on that day may still be ``undetermined`` if other facts are missing.
+The verdict on that day may still be ``undetermined`` if other facts are missing. A criterion of
+a concept the reader skipped a record of gives no day at all (``leaves.leaf_result``): the
+skipped record may be a later dose or onset, so the trial stays ineligible without a date.
 """
 
 from __future__ import annotations

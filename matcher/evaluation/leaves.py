@@ -334,6 +334,8 @@ def _condition(
             facts,
             [records[i] for i in matches.definite] + [records[i] for i in matches.possible],
         )
+        if leaves is not None and _skipped_about(leaf, facts):
+            leaves = None  # a skipped record may be a later one: no day can be promised
         if not words:
             return _bare(MET, leaves)
         evidence, cited = _cite(records, matches.definite)
@@ -408,6 +410,14 @@ def _cite(
     """The records at ``positions`` as evidence: in words, and as data."""
     chosen = [records[i] for i in positions]
     return tuple(r.describe() for r in chosen), tuple(r.ref for r in chosen)
+
+
+def _skipped_about(leaf: ConditionLeaf | MedicationLeaf, facts: PatientFacts) -> bool:
+    """True if the reader skipped a record that could be of the leaf's concept (see
+    ``matcher.evaluation.coverage``). A rule met by the records read would then stop being met on
+    a day the skipped record may move: an eligible-from date would rest on evidence the reader
+    cannot vouch for, so the rule gets no ``leaves_on``."""
+    return bool(facts.gaps and facts.gaps.about(leaf.concept))
 
 
 def _unvouched(result: LeafResult, gap: str, question: MissingFact) -> LeafResult:
@@ -550,6 +560,8 @@ def _medication(
     if matches.definite:
         found = [records[i] for i in (*matches.definite, *matches.possible)]
         leaves, stop = _medication_leaves_met(leaf, facts, found)
+        if leaves is not None and _skipped_about(leaf, facts):
+            leaves, stop = None, ()  # a skipped record may be later use: no day can be promised
         if not words:
             return _bare(MET, leaves, stop)
         evidence, cited = _cite(records, matches.definite)
