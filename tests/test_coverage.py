@@ -417,6 +417,29 @@ def test_dstu2_is_refused(resource: dict[str, Any], path: str) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("declared", "refused_at"),
+    [
+        ({"meta": {"fhirVersion": "1.0.2"}}, "meta.fhirVersion"),  # DSTU2
+        ({"fhirVersion": "1.0.2"}, "fhirVersion"),
+        ({"meta": {"fhirVersion": "3.0.2"}}, None),  # STU3: read where it agrees with R4
+        ({"meta": {"fhirVersion": "4.0.1"}}, None),
+    ],
+)
+def test_a_declared_fhir_version_before_stu3_is_refused(
+    declared: dict[str, Any], refused_at: str | None
+) -> None:
+    data = bundle(condition("G40.909")) | declared
+    if refused_at is None:
+        assert [c.code for c in patient_from_fhir(data).conditions] == ["G40909"]
+        return
+    with pytest.raises(PatientError) as caught:
+        patient_from_fhir(data)
+    assert [(d.code, d.path) for d in caught.value.diagnostics] == [
+        ("unsupported-fhir-version", refused_at)
+    ]
+
+
 def test_stu3_taken_is_read() -> None:
     statement = {
         "resourceType": "MedicationStatement",
@@ -487,7 +510,76 @@ def test_a_french_ins_gives_social_security(system: str, affiliated: bool | None
     assert patient_from_fhir(person).attributes.get("fr_social_security") == affiliated
 
 
+@pytest.mark.parametrize(
+    ("identifier", "expected"),
+    [
+        # The INS (NIR) decides the French social security criterion of NCT04650074 ...
+        ([{"system": "urn:oid:1.2.250.1.213.1.4.8", "value": "279035121518989"}], "met"),
+        # ... a temporary INS-NIA says nothing either way, and no identifier leaves it unknown.
+        ([{"system": "urn:oid:1.2.250.1.213.1.4.9", "value": "279035121518989"}], "unknown"),
+        ([], "unknown"),
+    ],
+)
+def test_an_ehr_export_with_an_ins_decides_the_french_trial(
+    trials: matcher.Catalog, identifier: list[dict[str, str]], expected: str
+) -> None:
+    person = {**PATIENT, "identifier": identifier}
+    patient = patient_from_fhir(bundle() | {"entry": [{"resource": person}]})
+    result = matcher.check(patient, trials, as_of=AS_OF)
+    assert criterion(result, "NCT04650074", "french_social_security")[0] == expected
+    durable = matcher.check(patient, trials, as_of=AS_OF, engine="durable")
+    assert durable.trials == result.trials
+
+
 # --- diagnoses of encounters and claims ----------------------------------------------------------
+
+
+def test_an_encounter_diagnosis_reference_is_the_condition_it_names_or_skipped() -> None:
+    held = {**condition("G40.909"), "id": "c1"}
+    encounter = {
+        "resourceType": "Encounter",
+        "status": "finished",
+        "subject": {"reference": "Patient/p"},
+        "period": {"start": "2026-10-02"},
+        "diagnosis": [
+            {"condition": {"reference": "Condition/c1"}},
+            {"condition": {"reference": "Condition/not-here"}},
+        ],
+    }
+    patient = patient_from_fhir(bundle(held, encounter))
+    assert [(c.code, str(c.onset), c.uncertain) for c in patient.conditions] == [
+        ("G40909", "2020-01-01", False)
+    ]
+    assert [(s.section, s.reason.value, s.path) for s in patient.skipped] == [
+        ("conditions", "not_in_input", "entry[2].resource.diagnosis[1].condition")
+    ]
+
+
+def test_a_claim_diagnosis_is_dated_by_its_billing_period_and_a_missing_one_skipped(
+    trials: matcher.Catalog,
+) -> None:
+    claim = {
+        "resourceType": "Claim",
+        "status": "active",
+        "patient": {"reference": "Patient/p"},
+        "billablePeriod": {"start": "2026-09-14", "end": "2026-09-14"},
+        "diagnosis": [
+            {
+                "sequence": 1,
+                "diagnosisCodeableConcept": {"coding": [{"system": ICD10CM, "code": "G40.909"}]},
+            },
+            {"sequence": 2, "diagnosisReference": {"reference": "Condition/elsewhere"}},
+        ],
+    }
+    patient = patient_from_fhir(bundle(claim))
+    assert [(c.code, str(c.onset), c.uncertain) for c in patient.conditions] == [
+        ("G40909", "2026-09-14", True)
+    ]
+    assert [(s.reason.value, s.path) for s in patient.skipped] == [
+        ("not_in_input", "entry[1].resource.diagnosis[1].diagnosisReference")
+    ]
+    result = matcher.check(patient, trials, as_of=AS_OF)
+    assert criterion(result, "NCT04650074", "epilepsy")[0] == "unknown"  # billed, never met
 
 
 def test_encounter_reasons_are_uncertain_conditions_unless_a_condition_holds_them(
