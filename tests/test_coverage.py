@@ -154,6 +154,52 @@ def test_a_skipped_drug_makes_no_benzodiazepine_unknown(trials: matcher.Catalog)
     )
 
 
+def test_unmapped_types_and_an_unreadable_intent_are_skipped_where_they_matter(
+    trials: matcher.Catalog,
+) -> None:
+    vaccine = {
+        "resourceType": "Immunization",
+        "status": "completed",
+        "patient": {"reference": "Patient/p"},
+        "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "140"}]},
+        "occurrenceDateTime": "2026-10-01",
+    }
+    answers = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "subject": {"reference": "Patient/p"},
+    }
+    patient = patient_from_fhir(bundle(vaccine, answers))
+    assert [(s.section, s.reason.value, s.resource) for s in patient.skipped] == [
+        ("medications", "unmapped_type", "Immunization"),
+        ("observations", "unmapped_type", "QuestionnaireResponse"),
+    ]
+    result = matcher.check(patient, trials, as_of=AS_OF)
+    # A vaccine code is no benzodiazepine; answers to a questionnaire may be a pain score.
+    assert criterion(result, "NCT06414356", "current_benzodiazepines")[:2] == (
+        "not_met",
+        "no current benzodiazepines on record",
+    )
+    assert criterion(result, "NCT04650074", "vas_above_50")[:2] == (
+        "unknown",
+        "no 0-100 mm pain VAS from 2026-10-22 to 2026-11-21; also, 1 observation record was "
+        "skipped: entry[2].resource (QuestionnaireResponse): a resource type matcher does not read",
+    )
+    standing = {
+        "resourceType": "MedicationRequest",
+        "status": "active",
+        "intent": "standing-order",  # not an R4 intent
+        "subject": {"reference": "Patient/p"},
+        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "2598"}]},
+    }
+    patient = patient_from_fhir(bundle(standing))
+    assert [(s.reason.value, s.path) for s in patient.skipped] == [
+        ("unreadable_status", "entry[1].resource")
+    ]
+    result = matcher.check(patient, trials, as_of=AS_OF)
+    assert criterion(result, "NCT06414356", "current_benzodiazepines")[0] == "unknown"
+
+
 def test_a_skipped_pain_score_keeps_an_older_one_from_deciding(trials: matcher.Catalog) -> None:
     def vas(value: float, day: str, status: str) -> dict[str, Any]:
         return {
