@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,10 @@ from helpers import DATA
 
 MATCHER = str(Path(sys.executable).parent / "matcher")
 MITRE_SAMPLE = DATA / "fhir" / "mitre" / "patient_data.json"
+#: Golden answers of the service (regenerate with MATCHER_UPDATE_GOLDEN=1, then read the diff).
+GOLDEN = DATA / "service"
+UPDATE = os.environ.get("MATCHER_UPDATE_GOLDEN") == "1"
+ACCESS_LOGGER = "matcher.service.access"
 
 
 def free_port() -> int:
@@ -47,6 +51,16 @@ def diagnostics(code: str, message: str, path: str = "") -> dict[str, Any]:
             }
         ]
     }
+
+
+def golden(name: str, data: Any, base_url: str) -> None:
+    """``data`` equals the golden file ``name`` (the server's own URL written as http://BASE)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False).replace(base_url, "http://BASE") + "\n"
+    path = GOLDEN / name
+    if UPDATE:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
 
 
 def mitre_sample() -> dict[str, Any]:
@@ -115,3 +129,21 @@ class Server:
 
     def logs(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def access_lines(self, done: Callable[[list[str]], bool], timeout: float = 30.0) -> list[str]:
+        """The access-log lines written so far, once ``done(lines)`` holds (or after ``timeout``
+        seconds; the caller's assertions then say what is missing).
+
+        The server writes a request's line after it has sent the answer, so a client that has
+        its answer may read the log before the line is there, and may read the last line half
+        written: only lines ended by a newline are returned, and the log is read again until
+        ``done`` holds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.logs()
+            whole = text[: text.rfind("\n") + 1]
+            lines = [line for line in whole.splitlines() if ACCESS_LOGGER + ":" in line]
+            if done(lines) or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.05)

@@ -12,7 +12,6 @@ research-study-phase, match-grade, issue-type) are checked here against their R4
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from datetime import date
@@ -26,14 +25,21 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.parameters import Parameters
 from fhir.resources.R4B.researchstudy import ResearchStudy
 from helpers import BASE_TRIAL, DATA, REPO, TrialFolder
-from service_helpers import MATCHER, Server, diagnostics, free_port, mitre_sample, with_parameters
+from service_helpers import (
+    GOLDEN,  # golden answers, and the veteran as a FHIR Bundle
+    MATCHER,
+    Server,
+    diagnostics,
+    free_port,
+    mitre_sample,
+    with_parameters,
+)
+from service_helpers import golden as check_golden
 
 import matcher
 from matcher.render.text import render_trial
 from matcher.service.fhir import match_grade
 
-GOLDEN = DATA / "service"  # golden answers, and the veteran as a FHIR Bundle
-UPDATE = os.environ.get("MATCHER_UPDATE_GOLDEN") == "1"
 AS_OF = "2026-11-21"
 DAY = date(2026, 11, 21)
 TRIALS = matcher.load_trials()
@@ -80,12 +86,7 @@ def client(server: Server) -> Iterator[httpx.Client]:
 
 
 def golden(name: str, data: Any, server: Server) -> None:
-    text = json.dumps(data, indent=2, ensure_ascii=False).replace(server.url, "http://BASE") + "\n"
-    path = GOLDEN / name
-    if UPDATE:
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
+    check_golden(name, data, server.url)
 
 
 def validate_searchset(data: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Final
 
-__all__ = ["body", "responses"]
+__all__ = ["EXAMPLES", "EXAMPLE_AS_OF", "body", "responses"]
 
 _OBJECT: Final = {"type": "object", "additionalProperties": True}
 
@@ -47,6 +47,7 @@ MATCH_PARAMETERS: Final = {
                 "properties": {
                     "name": {"type": "string"},
                     "valueString": {"type": "string"},
+                    "valueDate": {"type": "string", "format": "date"},
                     "resource": BUNDLE,
                 },
             },
@@ -160,15 +161,26 @@ _WHY: Final = {
 }
 
 
+#: The examples carry their as-of date, so that their answers are the same on any day (the contract
+#: test compares them whole with golden files).
+EXAMPLE_AS_OF: Final = "2026-11-21"
+
+_PATIENT: Final = {
+    "resource": {"resourceType": "Patient", "id": "example", "birthDate": "1979-04-12"}
+}
+
 _PATIENT_BUNDLE: Final = {
     "resourceType": "Bundle",
     "type": "collection",
     "entry": [
-        {"resource": {"resourceType": "Patient", "id": "example", "birthDate": "1979-04-12"}},
+        _PATIENT,
         {
             "resource": {
                 "resourceType": "Parameters",
-                "parameter": [{"name": "recruitmentStatus", "valueString": "recruiting"}],
+                "parameter": [
+                    {"name": "recruitmentStatus", "valueString": "recruiting"},
+                    {"name": "asOf", "valueDate": EXAMPLE_AS_OF},
+                ],
             }
         },
     ],
@@ -180,11 +192,19 @@ EXAMPLES: Final[dict[str, Any]] = {
     "match": {
         "resourceType": "Parameters",
         "parameter": [
-            {"name": "trialMatchClinicalData", "resource": _PATIENT_BUNDLE},
+            {
+                "name": "trialMatchClinicalData",
+                "resource": {**_PATIENT_BUNDLE, "entry": [_PATIENT]},
+            },
             {"name": "phase", "valueString": "4"},
+            {"name": "asOf", "valueDate": EXAMPLE_AS_OF},
         ],
     },
-    "check": {"patient": {"id": "example", "birth_date": "1979-04-12"}, "explain": 1},
+    "check": {
+        "patient": {"id": "example", "birth_date": "1979-04-12"},
+        "as_of": EXAMPLE_AS_OF,
+        "explain": 1,
+    },
 }
 
 
