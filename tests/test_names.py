@@ -315,8 +315,8 @@ def test_real_drug_names_of_no_set_have_no_near_misses() -> None:
     assert index is not None
     names = _fhir_medication_names()
     unmatched = [n for n in names if index.holding((), normalise_name(n)) == (frozenset(),) * 2]
-    # Acetaminophen, amlodipine, paclitaxel, NuvaRing, "Carbamazepine[Tegretol]", ...: real
-    # RxNorm names that no bundled set holds. None of them may look like a member.
+    # Acetaminophen, amlodipine, paclitaxel, NuvaRing, "Carbamazepine[Tegretol]", ...: real drug
+    # names (mostly RxNorm displays) that no bundled set holds. None may look like a member.
     assert len(unmatched) >= 50
     resembling = {n: near for n in unmatched if (near := index.near_misses(normalise_name(n)))}
     assert resembling == {}
