@@ -182,3 +182,24 @@ def test_a_fhir_order_with_an_unreadable_status_withholds_the_date(folder: Trial
         "met",
         "benzodiazepines used since 2025-11-21",
     )
+
+
+@pytest.mark.parametrize(
+    ("rule", "record", "section"),
+    [
+        (NO_BENZODIAZEPINE, {"medications": [LORAZEPAM]}, "medications"),
+        (NO_RECENT_EPILEPSY, {"conditions": [EPILEPSY]}, "conditions"),
+    ],
+)
+def test_an_unreviewed_section_gives_no_date_from_the_records_it_lists(
+    folder: TrialFolder, rule: str, record: dict[str, Any], section: str
+) -> None:
+    # A list the profile marks as not reviewed may leave out a later dose or onset: the met rule
+    # stands, but no day can be promised. Another section left unreviewed keeps the date.
+    trial = one_criterion_trial(folder, rule, kind="exclusion")
+    plain = summary(check_both(trial, record, AS_OF))
+    assert plain[0] == "ineligible" and plain[1] is not None
+    unreviewed = summary(check_both(trial, {**record, "unreviewed": [section]}, AS_OF))
+    assert unreviewed == ("ineligible", None, (), *plain[3:])
+    other = "conditions" if section == "medications" else "medications"
+    assert summary(check_both(trial, {**record, "unreviewed": [other]}, AS_OF)) == plain

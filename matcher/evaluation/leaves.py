@@ -413,11 +413,15 @@ def _cite(
 
 
 def _skipped_about(leaf: ConditionLeaf | MedicationLeaf, facts: PatientFacts) -> bool:
-    """True if the reader skipped a record that could be of the leaf's concept (see
-    ``matcher.evaluation.coverage``). A rule met by the records read would then stop being met on
-    a day the skipped record may move: an eligible-from date would rest on evidence the reader
-    cannot vouch for, so the rule gets no ``leaves_on``."""
-    return bool(facts.gaps and facts.gaps.about(leaf.concept))
+    """True if the leaf's section may hold more than the records read: the reader skipped a
+    record that could be of the leaf's concept (see ``matcher.evaluation.coverage``), or the
+    section was not reviewed at all (``unreviewed``). A rule met by the records read would then
+    stop being met on a day an unread record may move: an eligible-from date would rest on
+    evidence the reader cannot vouch for, so the rule gets no ``leaves_on``."""
+    complete = (
+        facts.conditions_complete if isinstance(leaf, ConditionLeaf) else facts.medications_complete
+    )
+    return not complete or bool(facts.gaps and facts.gaps.about(leaf.concept))
 
 
 def _unvouched(result: LeafResult, gap: str, question: MissingFact) -> LeafResult:
