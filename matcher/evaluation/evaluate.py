@@ -199,7 +199,6 @@ def _tally(outcome: Outcome, met: int, unknown: int, total: int, needed: int) ->
 # (a flag raised by a record, or a pending item), favourable when its rule passed. Whether time
 # alone lifts a block is asked only of blocked trials (``_Table.timing``).
 _PASS, _PASS_UNRULED, _SCREEN, _HOLD_FAVOURABLE, _HOLD, _UNDECIDED, _BLOCK = range(7)
-_FAVOURABLE: Final = (_PASS, _HOLD_FAVOURABLE)
 _MISSING_FACTS: Final = attrgetter("missing_facts")
 _FIRST: Final = itemgetter(0)
 #: Score bands: a trial's score is ``low + (high - low) * favourable share`` in its verdict's band,
@@ -472,7 +471,7 @@ def _trial_results(
     dying = alive is not None and alive.outcome is UNKNOWN
     for trial, pick, positions in zip(trials, plan.picks, plan.positions, strict=True):
         codes = pick(listed)
-        worst = max(codes, default=_PASS)  # the codes rise with what they do to a verdict
+        worst = max(codes) if codes else _PASS  # the codes rise with what they do to a verdict
         eligible_from = None
         must_stop: tuple[str, ...] = ()
         if dead or worst == _BLOCK:
@@ -498,7 +497,8 @@ def _trial_results(
         if dead:
             score = 0.0
         else:
-            share = sum(map(codes.count, _FAVOURABLE)) / trial.ruled if trial.ruled else 1.0
+            favourable = codes.count(_PASS) + codes.count(_HOLD_FAVOURABLE)
+            share = favourable / trial.ruled if trial.ruled else 1.0
             low, high = SCORE_BANDS[verdict]
             score = round(low + (high - low) * share, 4)
         results.append(
