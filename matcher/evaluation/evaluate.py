@@ -169,18 +169,33 @@ def _combine_new(
         must_stop = tuple(dict.fromkeys(s for p in dated[:changes] for s in p.must_stop))
     if not words:
         return LeafResult(outcome, "", leaves_on=leaves_on, must_stop=must_stop)
-    reason = "; ".join(dict.fromkeys(p.reason for p in deciding))
+    # (map, attrgetter and chain rather than generators: a few thousand nodes per explained check)
+    reason = "; ".join(dict.fromkeys(map(_REASON, deciding)))
     if isinstance(node, AtLeastNode):
         reason = f"{_tally(outcome, len(met), len(unknown), len(parts), needed)}: {reason}"
+    # Only unknown children carry missing facts, and the deciding children of an unknown
+    # outcome are the unknown ones.
+    missing = _unique(map(_MISSING, deciding)) if outcome is UNKNOWN else ()
     return LeafResult(
         outcome,
         reason,
-        tuple(dict.fromkeys(e for p in deciding for e in p.evidence)),
-        tuple(dict.fromkeys(m for p in deciding if p.outcome is UNKNOWN for m in p.missing)),
+        _unique(map(_EVIDENCE, deciding)),
+        missing,
         leaves_on,
         must_stop,
-        tuple(dict.fromkeys(r for p in deciding for r in p.records)),
+        _unique(map(_RECORDS, deciding)),
     )
+
+
+_REASON: Final = attrgetter("reason")
+_EVIDENCE: Final = attrgetter("evidence")
+_MISSING: Final = attrgetter("missing")
+_RECORDS: Final = attrgetter("records")
+
+
+def _unique(groups: Iterable[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """The items of ``groups`` in order, each once."""
+    return tuple(dict.fromkeys(chain.from_iterable(groups)))
 
 
 def _tally(outcome: Outcome, met: int, unknown: int, total: int, needed: int) -> str:
@@ -201,6 +216,8 @@ def _tally(outcome: Outcome, met: int, unknown: int, total: int, needed: int) ->
 _PASS, _PASS_UNRULED, _SCREEN, _HOLD_FAVOURABLE, _HOLD, _UNDECIDED, _BLOCK = range(7)
 _MISSING_FACTS: Final = attrgetter("missing_facts")
 _FIRST: Final = itemgetter(0)
+_SECOND: Final = itemgetter(1)
+_THIRD: Final = itemgetter(2)
 #: Score bands: a trial's score is ``low + (high - low) * favourable share`` in its verdict's band,
 #: so every eligible trial scores above every undetermined one, and that above every ineligible.
 SCORE_BANDS: Final = {
@@ -395,7 +412,7 @@ def _criterion_new(
         result.outcome,
         result.reason,
         result.evidence,
-        tuple(dict.fromkeys(m.text for m in missing)) if missing else (),
+        tuple(dict.fromkeys(map(_TEXT, missing))) if missing else (),
         result.leaves_on,
         result.must_stop,
         records=result.records,
@@ -532,31 +549,55 @@ def _explain(
     """Add their criteria, missing facts and review items to the first ``wanted`` results (all
     when ``None``), in place."""
     memo: dict[int, Any] = {}
-    for i, result in enumerate(results[:wanted] if wanted is not None else results):
+    every = wanted is None or wanted >= len(results)
+    if every:  # each distinct criterion once, rather than every trial's list
+        table.explain(table.plan.criteria, memo)
+    for i, result in enumerate(results if every else results[:wanted]):
         trial = trials[result.trial]
-        table.explain(trial.criteria, memo)
+        if not every:
+            table.explain(trial.criteria, memo)
         criteria: tuple[CriterionResult, ...] = table.slice(trial, table.explained)
         codes: tuple[int, ...] = table.slice(trial, table.codes)
         confirm: tuple[str, ...] = ()
         reviews: tuple[ReviewItem, ...] = ()
         if _HOLD in codes or _HOLD_FAVOURABLE in codes or _SCREEN in codes:
             items = sorted(filter(None, table.slice(trial, table.confirm)), key=_FIRST)
-            confirm = tuple(item[1] for item in items)
-            reviews = tuple(item[2] for item in items)
+            confirm = tuple(map(_SECOND, items))
+            reviews = tuple(map(_THIRD, items))
         if alive is not None:
             criteria = (alive, *criteria)
         needed: tuple[MissingFact, ...] = ()
         if _UNDECIDED in codes or (alive is not None and alive.outcome is UNKNOWN):
             # Only unknown results carry missing facts (see ``_criterion_new``).
             needed = tuple(dict.fromkeys(chain.from_iterable(map(_MISSING_FACTS, criteria))))
-        results[i] = result._replace(
-            criteria=criteria,
-            missing=tuple(dict.fromkeys(m.text for m in needed)),
-            to_confirm=confirm,
-            reviews=reviews,
-            missing_facts=needed,
-            explained=True,
+        # ``result._replace(criteria=..., explained=True)``, without its keyword handling.
+        results[i] = _MAKE_RESULT(
+            (
+                *result[:_EXPLAINED_FROM],
+                criteria,
+                tuple(dict.fromkeys(map(_TEXT, needed))),
+                confirm,
+                reviews,
+                needed,
+                result.last_reviewed,
+                True,
+            )
         )
+
+
+#: ``TrialResult`` fields up to ``criteria`` are the verdict's; ``_explain`` fills the rest.
+_EXPLAINED_FROM: Final = TrialResult._fields.index("criteria")
+assert TrialResult._fields[_EXPLAINED_FROM:] == (
+    "criteria",
+    "missing",
+    "to_confirm",
+    "reviews",
+    "missing_facts",
+    "last_reviewed",
+    "explained",
+), "_explain builds TrialResult by position: list a new field there"
+_MAKE_RESULT: Final = TrialResult._make
+_TEXT: Final = attrgetter("text")
 
 
 def _review_item(
