@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from itertools import chain
+from itertools import chain, compress
 from operator import attrgetter, itemgetter
 from typing import Any, Final, Literal, assert_never
 
@@ -76,6 +76,7 @@ from matcher.evaluation.coverage import data_quality
 from matcher.evaluation.engines import Engine, decide
 from matcher.evaluation.facts import PatientFacts
 from matcher.evaluation.leaves import LeafResult
+from matcher.evaluation.plan import Plan, plan
 from matcher.evaluation.results import (
     CheckResult,
     CriterionResult,
@@ -170,18 +171,33 @@ def _combine_new(
         must_stop = tuple(dict.fromkeys(s for p in dated[:changes] for s in p.must_stop))
     if not words:
         return LeafResult(outcome, "", leaves_on=leaves_on, must_stop=must_stop)
-    reason = "; ".join(dict.fromkeys(p.reason for p in deciding))
+    # (map, attrgetter and chain rather than generators: a few thousand nodes per explained check)
+    reason = "; ".join(dict.fromkeys(map(_REASON, deciding)))
     if isinstance(node, AtLeastNode):
         reason = f"{_tally(outcome, len(met), len(unknown), len(parts), needed)}: {reason}"
+    # Only unknown children carry missing facts, and the deciding children of an unknown
+    # outcome are the unknown ones.
+    missing = _unique(map(_MISSING, deciding)) if outcome is UNKNOWN else ()
     return LeafResult(
         outcome,
         reason,
-        tuple(dict.fromkeys(e for p in deciding for e in p.evidence)),
-        tuple(dict.fromkeys(m for p in deciding if p.outcome is UNKNOWN for m in p.missing)),
+        _unique(map(_EVIDENCE, deciding)),
+        missing,
         leaves_on,
         must_stop,
-        tuple(dict.fromkeys(r for p in deciding for r in p.records)),
+        _unique(map(_RECORDS, deciding)),
     )
+
+
+_REASON: Final = attrgetter("reason")
+_EVIDENCE: Final = attrgetter("evidence")
+_MISSING: Final = attrgetter("missing")
+_RECORDS: Final = attrgetter("records")
+
+
+def _unique(groups: Iterable[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """The items of ``groups`` in order, each once."""
+    return tuple(dict.fromkeys(chain.from_iterable(groups)))
 
 
 def _tally(outcome: Outcome, met: int, unknown: int, total: int, needed: int) -> str:
@@ -193,23 +209,17 @@ def _tally(outcome: Outcome, met: int, unknown: int, total: int, needed: int) ->
     return f"{met} of {total} hold and {unknown} cannot be told (at least {needed} needed)"
 
 
-# How one criterion result counts in its trial's verdict and score, computed once per patient.
-# Only criteria with a rule count towards the score ("ruled"); a block is "timed" when time alone
-# lifts it (it has a ``leaves_on`` day); a "hold" is a review item that keeps the trial from
-# eligible (a flag raised by a record, or a pending item), favourable when its rule passed.
-(
-    _PASS,
-    _PASS_UNRULED,
-    _SCREEN,
-    _HOLD_FAVOURABLE,
-    _HOLD,
-    _UNDECIDED,
-    _BLOCK,
-    _BLOCK_UNTIMED,
-) = range(8)
-_FAVOURABLE: Final = (_PASS, _HOLD_FAVOURABLE)
+# How one criterion result counts in its trial's verdict and score, computed once per patient,
+# in rising order of what it does to the verdict: the worst code of a trial decides it (a block
+# makes it ineligible; a hold or an undecided criterion, undetermined). Only criteria with a rule
+# count towards the score ("ruled"); a "hold" is a review item that keeps the trial from eligible
+# (a flag raised by a record, or a pending item), favourable when its rule passed. Whether time
+# alone lifts a block is asked only of blocked trials (``_Table.timing``).
+_PASS, _PASS_UNRULED, _SCREEN, _HOLD_FAVOURABLE, _HOLD, _UNDECIDED, _BLOCK = range(7)
 _MISSING_FACTS: Final = attrgetter("missing_facts")
 _FIRST: Final = itemgetter(0)
+_SECOND: Final = itemgetter(1)
+_THIRD: Final = itemgetter(2)
 #: Score bands: a trial's score is ``low + (high - low) * favourable share`` in its verdict's band,
 #: so every eligible trial scores above every undetermined one, and that above every ineligible.
 SCORE_BANDS: Final = {
@@ -223,60 +233,56 @@ _REVIEW_ORDER: Final = {ReviewKind.FLAG: 0, ReviewKind.PENDING: 1, ReviewKind.SC
 
 
 class _Table:
-    """The results of every distinct criterion for one patient, by criterion key.
+    """The results of every distinct criterion for one patient.
 
-    ``fill`` decides every criterion without words (outcome, review kind, the day it changes):
-    enough for verdicts, scores, eligible-from dates and the ranking. ``explain`` then builds the
-    full results (reasons, evidence, records, missing facts, review items) of the criteria of the
-    trials whose explanation is asked for, each shared criterion once. Trials are sliced out of
-    these dicts with their precomputed ``pick`` getters, so that a thousand trials cost a few
-    thousand C-level lookups rather than twenty thousand Python steps.
+    ``fill`` decides every criterion's outcome with the trials' ``Plan`` (no result objects) and
+    turns it into a verdict code (``_PASS`` ... ``_BLOCK``): enough for verdicts, scores and the
+    ranking. ``timing`` gives a blocking criterion's ``leaves_on`` and ``must_stop`` (for
+    eligible-from dates), built when a trial asks. ``explain`` then builds the full results
+    (reasons, evidence, records, missing facts, review items) of the criteria of the trials whose
+    explanation is asked for, each shared criterion once. Trials are sliced out of these tables
+    with precomputed getters, so that a thousand trials cost a few thousand C-level lookups
+    rather than twenty thousand Python steps.
     """
 
-    __slots__ = ("codes", "confirm", "explained", "leaves", "results")
+    __slots__ = ("codes", "confirm", "explained", "leaves", "listed", "memo", "plan", "timings")
 
-    def __init__(self, leaves: Mapping[int, LeafResult]) -> None:
+    def __init__(self, leaves: Mapping[int, LeafResult], trials: Sequence[CompiledTrial]) -> None:
         self.leaves = leaves
-        #: Bare results (no words): outcome, review kind, ``leaves_on`` and ``must_stop`` (for a
-        #: criterion that is one leaf and no more, the leaf's own result).
-        self.results: dict[int, CriterionResult | LeafResult] = {}
-        #: One of the ``_PASS`` ... ``_BLOCK_UNTIMED`` codes above.
+        self.plan = plan(trials)
+        #: Verdict codes in ``plan.criteria`` order, and by criterion key (``_explain`` reads
+        #: them so). A block is ``_BLOCK`` whether time lifts it or not: see ``timing``.
+        self.listed: list[int] = []
         self.codes: dict[int, int] = {}
+        #: ``leaves_on`` and ``must_stop`` of the blocking criteria asked so far, by position.
+        self.timings: dict[int, CriterionResult | LeafResult] = {}
+        self.memo: dict[int, Any] = {}
         #: Full results of the criteria explained so far.
         self.explained: dict[int, CriterionResult] = {}
         #: Per explained criterion: (order of its review kind, text, item) for a review item.
         self.confirm: dict[int, tuple[int, str, ReviewItem] | None] = {}
 
-    def fill(self, criteria: Iterable[CompiledCriterion]) -> None:
-        memo: dict[int, Any] = {}
-        results, codes, leaves = self.results, self.codes, self.leaves
-        for criterion in criteria:
-            key = criterion.key
-            if key in results:
-                continue
-            result: CriterionResult | LeafResult
+    def fill(self) -> None:
+        plan = self.plan
+        state = plan.outcomes(self.leaves) or [UNKNOWN]  # (no leaves: rule-less criteria only)
+        self.listed = listed = [
+            excused if scope >= 0 and state[scope] is NOT_MET else table[state[rule]]
+            for rule, scope, table, excused in _code_tables(plan)
+        ]
+        self.codes = dict(zip((c.key for c in plan.criteria), listed, strict=True))
+
+    def timing(self, position: int) -> CriterionResult | LeafResult:
+        """The bare result of the criterion at ``position`` of the plan: its outcome, and the day
+        time alone changes it (``leaves_on``, ``must_stop``)."""
+        found = self.timings.get(position)
+        if found is None:
+            criterion = self.plan.criteria[position]
             if criterion.leaf_key >= 0 and criterion.review is None:
-                result = results[key] = leaves[criterion.leaf_key]  # no review: the leaf decides
+                found = self.leaves[criterion.leaf_key]  # no review: the leaf decides
             else:
-                result = results[key] = _criterion_new(criterion, leaves, memo, False)
-            outcome = result.outcome
-            if outcome is UNKNOWN:
-                code = _UNDECIDED
-            elif outcome is REVIEW:
-                assert isinstance(result, CriterionResult)  # only a criterion asks for review
-                if result.review_kind is ReviewKind.SCREENING:
-                    code = _SCREEN
-                elif criterion.rule is not None and (
-                    criterion.pending or criterion.kind == "inclusion"
-                ):
-                    code = _HOLD_FAVOURABLE  # the rule passed; a person must still confirm
-                else:
-                    code = _HOLD
-            elif (outcome is MET) is (criterion.kind == "inclusion"):
-                code = _PASS if criterion.rule is not None else _PASS_UNRULED
-            else:
-                code = _BLOCK if result.leaves_on is not None else _BLOCK_UNTIMED
-            codes[key] = code
+                found = _criterion_new(criterion, self.leaves, self.memo, False)
+            self.timings[position] = found
+        return found
 
     def explain(self, criteria: Iterable[CompiledCriterion], memo: dict[int, Any]) -> None:
         explained, confirm = self.explained, self.confirm
@@ -292,6 +298,45 @@ class _Table:
             picked: tuple[Any, ...] = trial.pick(table)
             return picked
         return tuple(table[key] for key in trial.criterion_keys)
+
+
+def _code(criterion: CompiledCriterion, outcome: Outcome | None) -> int:
+    """How a criterion whose rule came out ``outcome`` (``None``: it has no rule) counts in its
+    trial's verdict and score (see ``_criterion_new`` for the outcome of a criterion)."""
+    inclusion = criterion.kind == "inclusion"
+    if outcome is None:
+        return _HOLD if criterion.pending else _SCREEN
+    if criterion.review is not None:
+        if criterion.pending:
+            # A proposed rule may decide against the patient, never for them.
+            against = NOT_MET if inclusion else MET
+            if outcome is not against and outcome is not UNKNOWN:
+                return _HOLD_FAVOURABLE  # the rule passed; a person must still confirm
+        elif outcome is MET:
+            return _HOLD_FAVOURABLE if inclusion else _HOLD  # a flag
+    if outcome is UNKNOWN:
+        return _UNDECIDED
+    return _PASS if (outcome is MET) is inclusion else _BLOCK
+
+
+def _code_tables(plan: Plan) -> list[tuple[int, int, Mapping[Outcome, int], int]]:
+    """Per criterion of ``plan``: its rule's slot, its ``applies_to``'s slot (``-1``: none), its
+    code by the rule's outcome, and its code when ``applies_to`` excuses the patient. Made once
+    per plan."""
+    found: list[tuple[int, int, Mapping[Outcome, int], int]] | None = plan.derived.get("codes")
+    if found is None:
+        found = []
+        for criterion, rule, scope in zip(
+            plan.criteria, plan.rule_slots, plan.scope_slots, strict=True
+        ):
+            if rule < 0:  # no rule: one code whatever slot 0 holds
+                table = dict.fromkeys((MET, NOT_MET, UNKNOWN), _code(criterion, None))
+            else:
+                table = {o: _code(criterion, o) for o in (MET, NOT_MET, UNKNOWN)}
+            excused = _PASS if criterion.rule is not None else _PASS_UNRULED
+            found.append((max(rule, 0), scope, table, excused))
+        plan.derived["codes"] = found
+    return found
 
 
 def _criterion_new(
@@ -369,7 +414,7 @@ def _criterion_new(
         result.outcome,
         result.reason,
         result.evidence,
-        tuple(dict.fromkeys(m.text for m in missing)) if missing else (),
+        tuple(dict.fromkeys(map(_TEXT, missing))) if missing else (),
         result.leaves_on,
         result.must_stop,
         records=result.records,
@@ -422,66 +467,78 @@ def evaluate_trials(
     """Verdict, score, missing facts and review items of each trial, each shared criterion built
     once; with ``explain`` false, verdicts, scores and eligible-from dates only (see ``_Table``).
 
-    ``criteria`` may list the trials' distinct criteria when the caller has them already (a
-    ``Catalog`` does), which saves a walk over every criterion of every trial.
+    ``criteria`` (the trials' distinct criteria, which a ``Catalog`` lists) is accepted for
+    callers that have them; the trials' ``Plan`` lists them already.
     """
-    table = _Table(leaves)
-    table.fill(criteria if criteria is not None else (c for t in trials for c in t.criteria))
+    del criteria
+    table = _Table(leaves, trials)
+    table.fill()
     alive = _alive(facts) if facts.deceased else None
-    results = [_trial_result(trial, table, alive) for trial in trials]
+    results = _trial_results(trials, table, alive)
     if explain:
         _explain(results, {t.id: t for t in trials}, table, alive)
     return results
 
 
-def _trial_result(
-    trial: CompiledTrial, table: _Table, alive: CriterionResult | None
-) -> TrialResult:
-    """A trial's verdict, score and eligible-from date, without its explanation."""
-    codes: tuple[int, ...] = table.slice(trial, table.codes)
-    untimed = _BLOCK_UNTIMED in codes
-    blocked = untimed or _BLOCK in codes
-    undecided = _UNDECIDED in codes
-    held = _HOLD in codes or _HOLD_FAVOURABLE in codes
-    share = sum(map(codes.count, _FAVOURABLE)) / trial.ruled if trial.ruled else 1.0
-    eligible_from = None
-    must_stop: tuple[str, ...] = ()
-    dead = False
-    if alive is not None:
-        if alive.outcome is NOT_MET:
-            blocked = dead = True
-        elif alive.outcome is UNKNOWN:
-            undecided = True
-    elif blocked and not untimed:
-        # Every blocking criterion passes with time: the trial opens on the last of those days
-        # (``check_facts`` then checks that nothing else blocks on that day).
-        results: tuple[CriterionResult | LeafResult, ...] = table.slice(trial, table.results)
-        blocking = [r for r, c in zip(results, codes, strict=True) if c == _BLOCK]
-        eligible_from = max(r.leaves_on for r in blocking if r.leaves_on is not None)
-        must_stop = tuple(dict.fromkeys(s for r in blocking for s in r.must_stop))
-    if blocked:
-        verdict = Verdict.INELIGIBLE
-    elif undecided or held:
-        verdict = Verdict.UNDETERMINED
-    else:
-        verdict = Verdict.ELIGIBLE
-    low, high = SCORE_BANDS[verdict]
-    score = 0.0 if dead else round(low + (high - low) * share, 4)
-    return TrialResult(
-        trial.id,
-        trial.title,
-        trial.status,
-        verdict,
-        score,
-        eligible_from,
-        must_stop,
-        (),
-        (),
-        (),
-        (),
-        last_reviewed=trial.last_reviewed,
-        explained=False,
-    )
+def _trial_results(
+    trials: Sequence[CompiledTrial], table: _Table, alive: CriterionResult | None
+) -> list[TrialResult]:
+    """Each trial's verdict, score and eligible-from date, without its explanation."""
+    plan, listed, timing = table.plan, table.listed, table.timing
+    results = []
+    dead = alive is not None and alive.outcome is NOT_MET
+    dying = alive is not None and alive.outcome is UNKNOWN
+    for trial, pick, positions in zip(trials, plan.picks, plan.positions, strict=True):
+        codes = pick(listed)
+        worst = max(codes) if codes else _PASS  # the codes rise with what they do to a verdict
+        eligible_from = None
+        must_stop: tuple[str, ...] = ()
+        if dead or worst == _BLOCK:
+            verdict = Verdict.INELIGIBLE
+            if alive is None:
+                # Every blocking criterion passes with time: the trial opens on the last of those
+                # days (``check_facts`` then checks that nothing else blocks on that day).
+                # Asked in order, up to the first block that time does not lift.
+                blocking: list[CriterionResult | LeafResult] = []
+                for position in compress(positions, map(_BLOCK.__eq__, codes)):
+                    timed = timing(position)
+                    if timed.leaves_on is None:
+                        blocking.clear()
+                        break
+                    blocking.append(timed)
+                if blocking:
+                    eligible_from = max(r.leaves_on for r in blocking if r.leaves_on is not None)
+                    must_stop = tuple(dict.fromkeys(s for r in blocking for s in r.must_stop))
+        elif dying or worst >= _HOLD_FAVOURABLE:
+            verdict = Verdict.UNDETERMINED
+        else:
+            verdict = Verdict.ELIGIBLE
+        if dead:
+            score = 0.0
+        else:
+            favourable = codes.count(_PASS) + codes.count(_HOLD_FAVOURABLE)
+            share = favourable / trial.ruled if trial.ruled else 1.0
+            low, high = SCORE_BANDS[verdict]
+            score = round(low + (high - low) * share, 4)
+        results.append(
+            TrialResult(
+                trial.id,
+                trial.title,
+                trial.status,
+                verdict,
+                score,
+                eligible_from,
+                must_stop,
+                (),
+                (),
+                (),
+                (),
+                (),
+                trial.last_reviewed,
+                False,
+            )
+        )
+    return results
 
 
 def _explain(
@@ -494,31 +551,55 @@ def _explain(
     """Add their criteria, missing facts and review items to the first ``wanted`` results (all
     when ``None``), in place."""
     memo: dict[int, Any] = {}
-    for i, result in enumerate(results[:wanted] if wanted is not None else results):
+    every = wanted is None or wanted >= len(results)
+    if every:  # each distinct criterion once, rather than every trial's list
+        table.explain(table.plan.criteria, memo)
+    for i, result in enumerate(results if every else results[:wanted]):
         trial = trials[result.trial]
-        table.explain(trial.criteria, memo)
+        if not every:
+            table.explain(trial.criteria, memo)
         criteria: tuple[CriterionResult, ...] = table.slice(trial, table.explained)
         codes: tuple[int, ...] = table.slice(trial, table.codes)
         confirm: tuple[str, ...] = ()
         reviews: tuple[ReviewItem, ...] = ()
         if _HOLD in codes or _HOLD_FAVOURABLE in codes or _SCREEN in codes:
             items = sorted(filter(None, table.slice(trial, table.confirm)), key=_FIRST)
-            confirm = tuple(item[1] for item in items)
-            reviews = tuple(item[2] for item in items)
+            confirm = tuple(map(_SECOND, items))
+            reviews = tuple(map(_THIRD, items))
         if alive is not None:
             criteria = (alive, *criteria)
         needed: tuple[MissingFact, ...] = ()
         if _UNDECIDED in codes or (alive is not None and alive.outcome is UNKNOWN):
             # Only unknown results carry missing facts (see ``_criterion_new``).
             needed = tuple(dict.fromkeys(chain.from_iterable(map(_MISSING_FACTS, criteria))))
-        results[i] = result._replace(
-            criteria=criteria,
-            missing=tuple(dict.fromkeys(m.text for m in needed)),
-            to_confirm=confirm,
-            reviews=reviews,
-            missing_facts=needed,
-            explained=True,
+        # ``result._replace(criteria=..., explained=True)``, without its keyword handling.
+        results[i] = _MAKE_RESULT(
+            (
+                *result[:_EXPLAINED_FROM],
+                criteria,
+                tuple(dict.fromkeys(map(_TEXT, needed))),
+                confirm,
+                reviews,
+                needed,
+                result.last_reviewed,
+                True,
+            )
         )
+
+
+#: ``TrialResult`` fields up to ``criteria`` are the verdict's; ``_explain`` fills the rest.
+_EXPLAINED_FROM: Final = TrialResult._fields.index("criteria")
+assert TrialResult._fields[_EXPLAINED_FROM:] == (
+    "criteria",
+    "missing",
+    "to_confirm",
+    "reviews",
+    "missing_facts",
+    "last_reviewed",
+    "explained",
+), "_explain builds TrialResult by position: list a new field there"
+_MAKE_RESULT: Final = TrialResult._make
+_TEXT: Final = attrgetter("text")
 
 
 def _review_item(
@@ -590,10 +671,10 @@ def check_facts(
     ``catalog_digest`` of ``trials`` when the caller has it (a ``Catalog`` does)."""
     every = explain == "all"  # then one pass decides and words every leaf
     leaves = decide(engine, trials, facts, words=every)
-    table = _Table(leaves)
-    table.fill(criteria if criteria is not None else (c for t in trials for c in t.criteria))
+    table = _Table(leaves, trials)
+    table.fill()
     alive = _alive(facts) if facts.deceased else None
-    results = [_trial_result(trial, table, alive) for trial in trials]
+    results = _trial_results(trials, table, alive)
     _confirm_eligible_from(results, trials, facts, engine)
     ranked = list(rank(results))
     wanted = explained_count(explain, len(ranked))

@@ -1,7 +1,8 @@
 """The default engine: leaf rules decided by plain Python comparisons on ``PatientFacts``.
 
-Each distinct leaf (interned at compile time, see ``matcher.criteria.compiler``) is decided once per
-patient, however many trials share it; records are found through the facts' per-concept index, so a
+Each distinct leaf (interned at compile time, see ``matcher.criteria.compiler``, and listed once
+per catalog by ``matcher.evaluation.plan``) is decided once per patient, however many trials
+share it; records are found through the facts' per-concept index, so a
 leaf looks only at the few records of its concept set. The engine holds no state between calls and
 is safe to use from many threads at once.
 """
@@ -25,6 +26,7 @@ from matcher.criteria.compiler import (
 )
 from matcher.evaluation.facts import FAR_PAST, PatientFacts
 from matcher.evaluation.leaves import MAYBE, NOTHING, PATIENT, LeafResult, Matches, leaf_result
+from matcher.evaluation.plan import plan
 
 __all__ = ["PYTHON_ENGINE", "PythonEngine", "match"]
 
@@ -37,12 +39,11 @@ class PythonEngine:
     def decide(
         self, trials: Sequence[CompiledTrial], facts: PatientFacts, *, words: bool = True
     ) -> Mapping[int, LeafResult]:
-        results: dict[int, LeafResult] = {}
-        for trial in trials:
-            for leaf in trial.leaves:
-                if leaf.key not in results:
-                    results[leaf.key] = leaf_result(leaf, facts, match(leaf, facts), words=words)
-        return results
+        # The distinct leaves of the trials, listed once per catalog by its plan.
+        return {
+            leaf.key: leaf_result(leaf, facts, match(leaf, facts), words=words)
+            for leaf in plan(trials).leaves
+        }
 
 
 PYTHON_ENGINE = PythonEngine()
@@ -98,6 +99,9 @@ def _status(leaf: StatusLeaf, facts: PatientFacts) -> Matches:
 
 
 def _condition(leaf: ConditionLeaf, facts: PatientFacts) -> Matches:
+    members = facts.members(leaf.concept)
+    if not members:  # the common case: no record of the set, no window to compute
+        return NOTHING
     today = facts.today
     # Active on some day from ``active`` to the as-of day: abatement after ``active``.
     if leaf.active_within is not None:
@@ -109,7 +113,7 @@ def _condition(leaf: ConditionLeaf, facts: PatientFacts) -> Matches:
     definite: list[int] = []
     possible: list[int] = []
     doubtful = facts.uncertain(leaf.concept)  # possible members of the set only
-    for i in facts.members(leaf.concept):
+    for i in members:
         r = facts.conditions[i]
         sure = r.certain and i not in doubtful and r.onset_hi <= today
         maybe = r.onset_lo <= today
@@ -130,6 +134,9 @@ def _condition(leaf: ConditionLeaf, facts: PatientFacts) -> Matches:
 
 
 def _medication(leaf: MedicationLeaf, facts: PatientFacts) -> Matches:
+    members = facts.members(leaf.concept)
+    if not members:
+        return NOTHING
     today = facts.today
     if leaf.ever:
         start = FAR_PAST
@@ -138,7 +145,7 @@ def _medication(leaf: MedicationLeaf, facts: PatientFacts) -> Matches:
     definite: list[int] = []
     possible: list[int] = []
     doubtful = facts.uncertain(leaf.concept)  # near misses of a member's name
-    for i in facts.members(leaf.concept):
+    for i in members:
         r = facts.medications[i]
         if r.start_hi <= today and r.end_lo >= start and i not in doubtful:
             definite.append(i)
@@ -148,6 +155,9 @@ def _medication(leaf: MedicationLeaf, facts: PatientFacts) -> Matches:
 
 
 def _observation(leaf: ObservationLeaf, facts: PatientFacts) -> Matches:
+    members = facts.members(leaf.concept)
+    if not members:
+        return NOTHING
     today = facts.today
     start = facts.window_start(leaf.within)
     definite: list[int] = []
@@ -155,7 +165,7 @@ def _observation(leaf: ObservationLeaf, facts: PatientFacts) -> Matches:
     in_range: set[int] = set()
     comparable: set[int] = set()
     latest = leaf.aggregate == "latest"  # an aggregate compares its value, not each reading's
-    for i in facts.members(leaf.concept):
+    for i in members:
         r = facts.observations[i]
         if r.date_lo >= start and r.date_hi <= today:
             definite.append(i)
