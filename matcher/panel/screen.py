@@ -35,7 +35,7 @@ from matcher.evaluation.batch import (
 )
 from matcher.panel.attrition import MissingFact, Tally, TrialAttrition
 from matcher.panel.reading import PanelItem, PanelSource, RawPatient, map_raw
-from matcher.panel.tables import open_table
+from matcher.panel.tables import CsvText, open_table
 from matcher.patient.model import Patient
 
 __all__ = [
@@ -279,6 +279,7 @@ class FileSink:
     _verdicts: Any = field(init=False)
     _criteria: Any = field(init=False)
     _errors: Any = field(init=False)
+    _text: CsvText = field(init=False, default_factory=CsvText)
 
     def __post_init__(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -287,7 +288,21 @@ class FileSink:
         self._errors = (self.folder / "errors.jsonl").open("w", encoding="utf-8")
 
     def matrix(self, matrix: OutcomeMatrix) -> None:
-        self.rows(*matrix_rows(matrix))
+        if self.fmt != "csv":
+            self.rows(*matrix_rows(matrix))
+            return
+        # CSV: the same bytes as ``rows(*matrix_rows(matrix))``, encoded per distinct answer.
+        verdicts, criteria = self._text.tables(
+            matrix.patients,
+            [(c.shape.id, c.shape.criteria) for c in matrix.trials],
+            [c.verdict for c in matrix.trials],
+            [c.score for c in matrix.trials],
+            [c.eligible_from for c in matrix.trials],
+            [c.outcomes for c in matrix.trials],
+            (VERDICT_NAMES, OUTCOME_NAMES),
+        )
+        self._verdicts.write_text(verdicts)
+        self._criteria.write_text(criteria)
 
     def rows(
         self, verdicts: Iterable[tuple[Any, ...]], criteria: Iterable[tuple[Any, ...]]
