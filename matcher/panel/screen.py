@@ -204,6 +204,12 @@ def evaluate_batch(
     there are none). Also the step each partition of a Spark run takes (``matcher.spark``)."""
     errors: list[PanelItem] = []
     patients: list[Patient] = []
+    # An engine may read Bulk patients into its own input, without Patient objects (the
+    # columnar engine's fact columns); it reports the same errors, in the same order.
+    direct: Callable[..., Any] | None = getattr(context.engine, "evaluate_raw", None)
+    if direct is not None and chunk and all(isinstance(e, RawPatient) for e in chunk):
+        unread, refused, matrix = direct(chunk, context.trials, context.as_of)
+        return [*unread, *refused], matrix
     # An engine may bring a faster reading of Bulk patients (the same ``PanelItem``).
     read: Callable[[RawPatient], PanelItem] = getattr(context.engine, "read", map_raw)
     for entry in chunk:
