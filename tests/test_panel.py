@@ -336,3 +336,54 @@ def test_the_manifest_decides_which_files_are_read(tmp_path: Path) -> None:
     assert full_status == 0
     rows = read_csv(full / "criteria.csv")
     assert {r["outcome"] for r in rows if r["criterion"] == "ketamine_naive"} == {"met"}
+
+
+def test_csv_text_is_what_the_csv_module_writes(tmp_path: Path) -> None:
+    """The CSV tables are encoded per distinct answer (``CsvText``); the bytes must be those of
+    ``csv.writer`` over ``matrix_rows``, also for ids that need quoting, dates and scores."""
+    from datetime import date
+
+    from matcher.evaluation.batch import OutcomeMatrix, TrialColumns, TrialShape
+    from matcher.panel.screen import FileSink, matrix_rows
+    from matcher.panel.tables import COLUMNS, TableWriter
+
+    shapes = [
+        TrialShape("NCT1", (("age", "inclusion"), ('say "no"', "exclusion"))),
+        TrialShape("NCT,2", (("a\nb", "inclusion"),)),
+    ]
+    patients = ("p1", "p,2", 'p"3', "", "p\r5")
+    n = len(patients)
+    columns = (
+        TrialColumns(
+            shapes[0],
+            [0, 1, 2, 1, 0],
+            [0.0, 0.4567, 0.9, 1e-05, 0.25],
+            [None, date(2027, 1, 2), None, None, date(2026, 12, 31)],
+            [(0, 2), (1, 3), (2, 0), (1, 1), (0, 2)],
+            [()] * n,
+        ),
+        TrialColumns(
+            shapes[1],
+            [2, 2, 1, 0, 1],
+            [1.0, 0.75, 0.5, 0.0, 0.5],
+            [None] * n,
+            [(2,), (2,), (1,), (0,), (3,)],
+            [()] * n,
+        ),
+    )
+    matrix = OutcomeMatrix(date(2026, 11, 21), patients, [2] * n, columns)
+    sink = FileSink(tmp_path / "fast", "csv")
+    sink.matrix(matrix)
+    sink.matrix(matrix)  # the second batch reuses the encoded answers
+    sink._verdicts.close()
+    sink._criteria.close()
+    sink._errors.close()
+    verdicts, criteria = matrix_rows(matrix)
+    for name, rows in (("verdicts", verdicts), ("criteria", criteria)):
+        writer = TableWriter(tmp_path / f"{name}.csv", COLUMNS[name], "csv")
+        for row in rows + rows:
+            writer.write(row)
+        writer.close()
+        expected = (tmp_path / f"{name}.csv").read_bytes()
+        assert (tmp_path / "fast" / f"{name}.csv").read_bytes() == expected
+        assert expected.count(b'"') > 0  # the quoting was exercised

@@ -347,3 +347,77 @@ def test_plain_bulk_records_are_read_as_the_fhir_mapping_reads_them(
     assert slow == len(odd)  # the others were read directly
     read, slow = _compare_readings(DATA / "fhir" / "bulk-10", monkeypatch)
     assert (read, slow) == (13, 0)
+    _compare_columns(folder)
+    _compare_columns(DATA / "fhir" / "bulk-10")
+
+
+def _compare_columns(folder: Path) -> None:
+    """``columns_of_raw`` (plain records straight into columns) against ``columns_of`` over the
+    patients ``map_raw`` reads: every column, the same errors, and the same matrix."""
+    import numpy as np
+
+    from matcher.panel.columnar import columns_of, columns_of_raw
+    from matcher.panel.reading import RawPatient, map_raw
+    from matcher.panel.screen import BatchContext, evaluate_batch
+
+    raws = [r for r in read_panel(folder).raw() if isinstance(r, RawPatient)]
+    items = [map_raw(r) for r in raws]
+    patients = [i.patient for i in items if i.patient is not None]
+    expected = columns_of(patients, AS_OF)
+    got = columns_of_raw(raws, AS_OF)
+    assert got.unread == [i for i in items if i.patient is None]
+    assert got.refused == []
+    assert got.columns is not None
+    for name in ("ids", "attributes", "as_of"):
+        assert getattr(got.columns, name) == getattr(expected, name), name
+    for name in ("age_lo", "age_hi", "sex", "conditions_complete", "medications_complete"):
+        assert np.array_equal(getattr(got.columns, name), getattr(expected, name)), name
+    for name in ("alive", "row_only", "pregnancy", "lactation"):
+        assert np.array_equal(getattr(got.columns, name), getattr(expected, name)), name
+    for section in ("conditions", "medications", "observations"):
+        left, right = getattr(got.columns, section), getattr(expected, section)
+        assert left.keys == right.keys and left.units == right.units, section
+        for name in ("patient", "key", "a_lo", "a_hi", "b_lo", "b_hi", "certain", "has_value"):
+            assert np.array_equal(getattr(left, name), getattr(right, name)), (section, name)
+        assert np.array_equal(left.value, right.value, equal_nan=True), section
+    # The Patient of a plain row, made when asked, is the one map_raw reads.
+    assert [got.columns.patient(i) for i in range(len(patients))] == patients
+    trials = list(matcher.load_trials().trials)
+    context = BatchContext(ColumnarEngine(), trials, AS_OF)
+    errors, matrix = evaluate_batch(context, raws)
+    assert errors == [i for i in items if i.patient is None]
+    assert matrix is not None
+    _same(matrix, RowEngine().evaluate(patients, trials, AS_OF))
+
+
+def test_a_patient_born_after_the_as_of_date_is_refused_as_before(tmp_path: Path) -> None:
+    import bulk_export
+
+    from matcher.panel.reading import RawPatient
+    from matcher.panel.screen import BatchContext, evaluate_batch
+
+    folder = tmp_path / "export"
+    bulk_export.generate(folder, 40, seed=9)
+    raws = [r for r in read_panel(folder).raw() if isinstance(r, RawPatient)]
+    trials = list(matcher.load_trials().trials)
+    early = date(1990, 1, 1)  # some patients are born later: refused, the others screened
+
+    # The generic route: Patient objects, then the engine (ColumnarEngine without evaluate_raw).
+    class Generic:
+        name = "columnar"
+
+        def __init__(self) -> None:
+            self.engine = ColumnarEngine()
+
+        def evaluate(self, *args: Any) -> OutcomeMatrix:
+            return self.engine.evaluate(*args)
+
+        def explain(self, *args: Any) -> Any:
+            return self.engine.explain(*args)
+
+    expected = evaluate_batch(BatchContext(Generic(), trials, early), raws)  # type: ignore[arg-type]
+    got = evaluate_batch(BatchContext(ColumnarEngine(), trials, early), raws)
+    assert expected[0] and expected[1] is not None
+    assert got[0] == expected[0]
+    assert got[1] is not None
+    _same(got[1], expected[1])

@@ -63,7 +63,12 @@ __all__ = [
     "ObservationFact",
     "PatientFacts",
     "StatusFact",
+    "condition_certain",
+    "condition_days",
     "day",
+    "medication_days",
+    "record_days",
+    "record_words",
 ]
 
 #: Day numbers beyond any real date, for "no lower bound" and "still going".
@@ -110,7 +115,7 @@ def _label(record: Condition | Medication | Observation) -> str:
 
 
 def _words(record: Condition | Medication | Observation) -> tuple[str, ...]:
-    return normalise_name(record.display) if record.display else ()
+    return record_words(record.display)
 
 
 def _ref(
@@ -460,24 +465,43 @@ def _interval(value: PartialDate | None, missing_lo: int, missing_hi: int) -> tu
     return value.first.toordinal(), value.last.toordinal()
 
 
-def _condition(index: int, record: Condition, today: int) -> ConditionFact | None:
-    if record.verification_status in VOID_VERIFICATION:
-        return None
-    onset_lo, onset_hi = _interval(record.onset, FAR_PAST, today)
-    if record.abatement is not None:
-        abate_lo, abate_hi = _interval(record.abatement, FAR_PAST, FAR_FUTURE)
-    elif record.clinical_status in _RESOLVED:
+def condition_days(
+    onset: PartialDate | None,
+    abatement: PartialDate | None,
+    status: ClinicalStatus | None,
+    today: int,
+) -> tuple[int, int, int, int]:
+    """A condition's onset and abatement intervals (day numbers): ``onset_lo, onset_hi,
+    abate_lo, abate_hi`` (also read by the panel's columnar ingest)."""
+    onset_lo, onset_hi = _interval(onset, FAR_PAST, today)
+    if abatement is not None:
+        abate_lo, abate_hi = _interval(abatement, FAR_PAST, FAR_FUTURE)
+    elif status in _RESOLVED:
         # Resolved by the as-of day: not active on it, at the latest resolved that day.
         abate_lo, abate_hi = onset_lo, max(onset_lo, today)
     else:
         abate_lo = abate_hi = FAR_FUTURE
+    return onset_lo, onset_hi, abate_lo, abate_hi
+
+
+def condition_certain(verification: VerificationStatus | None, uncertain: bool) -> bool:
+    """Whether a condition record can decide a criterion on its own."""
+    return verification not in _UNCERTAIN and not uncertain
+
+
+def _condition(index: int, record: Condition, today: int) -> ConditionFact | None:
+    if record.verification_status in VOID_VERIFICATION:
+        return None
+    onset_lo, onset_hi, abate_lo, abate_hi = condition_days(
+        record.onset, record.abatement, record.clinical_status, today
+    )
     return ConditionFact(
         index=index,
         label=_label(record),
         ref=_ref(f"conditions[{index}]", record, record.onset, record.abatement),
         codes=record.code_pairs(),
         words=_words(record),
-        certain=record.verification_status not in _UNCERTAIN and not record.uncertain,
+        certain=condition_certain(record.verification_status, record.uncertain),
         onset_lo=onset_lo,
         onset_hi=onset_hi,
         abate_lo=abate_lo,
@@ -488,20 +512,46 @@ def _condition(index: int, record: Condition, today: int) -> ConditionFact | Non
     )
 
 
-def _medication(index: int, record: Medication, today: int) -> MedicationFact | None:
-    if record.status in _NOT_USE:
+def medication_days(
+    start: PartialDate | None,
+    end: PartialDate | None,
+    status: MedicationStatus | None,
+    today: int,
+) -> tuple[int, int, int, int] | None:
+    """A medication's start and end intervals (day numbers): ``start_lo, start_hi, end_lo,
+    end_hi``; None for a record that is not use (also read by the panel's columnar ingest)."""
+    if status in _NOT_USE:
         return None
-    start_lo, start_hi = _interval(record.start, FAR_PAST, today)
-    if record.end is not None:
-        end_lo, end_hi = _interval(record.end, FAR_PAST, FAR_FUTURE)
-    elif record.status in _ENDED:
+    start_lo, start_hi = _interval(start, FAR_PAST, today)
+    if end is not None:
+        end_lo, end_hi = _interval(end, FAR_PAST, FAR_FUTURE)
+    elif status in _ENDED:
         # Ended before the as-of day, unless it started that very day (then it ended that day):
         # a start known only to the month or year may be the as-of day itself.
         end_lo, end_hi = start_lo, max(start_lo, min(start_hi, today), today - 1)
-    elif record.status in _OPEN_END:
+    elif status in _OPEN_END:
         end_lo, end_hi = start_lo, FAR_FUTURE
     else:
         end_lo = end_hi = FAR_FUTURE
+    return start_lo, start_hi, end_lo, end_hi
+
+
+def record_days(when: PartialDate | None, today: int) -> tuple[int, int]:
+    """An observation's (or status record's) date interval: every day it could be, up to today
+    when it is missing."""
+    return _interval(when, FAR_PAST, today)
+
+
+def record_words(display: str | None) -> tuple[str, ...]:
+    """The name words a record is matched by (``normalise_name`` of its display)."""
+    return normalise_name(display) if display else ()
+
+
+def _medication(index: int, record: Medication, today: int) -> MedicationFact | None:
+    days = medication_days(record.start, record.end, record.status, today)
+    if days is None:
+        return None
+    start_lo, start_hi, end_lo, end_hi = days
     return MedicationFact(
         index=index,
         label=_label(record),
@@ -519,7 +569,7 @@ def _medication(index: int, record: Medication, today: int) -> MedicationFact | 
 
 
 def _observation(index: int, record: Observation, today: int) -> ObservationFact:
-    date_lo, date_hi = _interval(record.date, FAR_PAST, today)
+    date_lo, date_hi = record_days(record.date, today)
     return ObservationFact(
         index=index,
         label=_label(record),

@@ -46,6 +46,7 @@ import numpy as np
 
 from matcher.core.codes import unit_factor
 from matcher.core.dates import Duration, PartialDate
+from matcher.core.errors import PatientError
 from matcher.core.outcome import MET, NOT_MET, REVIEW, UNKNOWN, Outcome, ReviewKind, Verdict
 from matcher.core.terms import Sex
 from matcher.criteria.compiler import (
@@ -64,7 +65,16 @@ from matcher.criteria.compiler import (
 from matcher.criteria.concepts import ConceptKind, ConceptSet
 from matcher.evaluation.engines.python import match
 from matcher.evaluation.evaluate import SCORE_BANDS, evaluate_trials, prepare
-from matcher.evaluation.facts import FAR_FUTURE, FAR_PAST, PatientFacts
+from matcher.evaluation.facts import (
+    FAR_FUTURE,
+    FAR_PAST,
+    PatientFacts,
+    condition_certain,
+    condition_days,
+    medication_days,
+    record_days,
+    record_words,
+)
 from matcher.evaluation.leaves import LeafResult, leaf_result
 from matcher.evaluation.results import CheckResult
 from matcher.panel.batch import (
@@ -75,11 +85,19 @@ from matcher.panel.batch import (
     TrialColumns,
     TrialShape,
 )
-from matcher.panel.ingest import fast_map
+from matcher.panel.ingest import PlainPatient, fast_map, plain_records
 from matcher.panel.reading import PanelItem, RawPatient
 from matcher.patient.model import Patient
 
-__all__ = ["ColumnarEngine", "ColumnarStats", "FactColumns", "Records", "columns_of"]
+__all__ = [
+    "ColumnarEngine",
+    "ColumnarStats",
+    "FactColumns",
+    "RawColumns",
+    "Records",
+    "columns_of",
+    "columns_of_raw",
+]
 
 Array = Any  # numpy arrays (numpy's own types would tie mypy to numpy's version)
 
@@ -233,56 +251,198 @@ def _age_or(age: int | None) -> int:
     return NO_AGE if age is None else age
 
 
+class _ColumnsBuilder:
+    """Collects a batch's patients, from their ``PatientFacts`` or straight from plain Bulk
+    records (``matcher.panel.ingest.plain_records``), then makes ``FactColumns``."""
+
+    def __init__(self, as_of: date) -> None:
+        self.as_of = as_of
+        self.today = as_of.toordinal()
+        self.conditions = RecordsBuilder()
+        self.medications = RecordsBuilder()
+        self.observations = RecordsBuilder()
+        self.attributes: dict[str, dict[int, str | bool]] = {}
+        self.statuses: list[tuple[int, int, int, int, int, int]] = []
+        self.ids: list[str] = []
+        self.people: list[tuple[int, int, int, bool, bool, int, bool]] = []
+        self.facts: dict[int, PatientFacts] = {}
+        #: Per template: its codes and name words (the template is kept, so its id stays).
+        self.features: dict[int, tuple[Any, tuple[tuple[str, str], ...], tuple[str, ...]]] = {}
+
+    def _person(self, facts: PatientFacts, conditions: bool, medications: bool) -> int:
+        row = len(self.ids)
+        self.ids.append(facts.patient_id)
+        status: list[int] = []
+        for found in (facts.pregnancy, facts.lactation):
+            if found is None:
+                status.extend((-1, -1, -1))
+            else:
+                status.extend((int(found.positive), found.date_lo, found.date_hi))
+        self.statuses.append((status[0], status[1], status[2], status[3], status[4], status[5]))
+        self.people.append(
+            (
+                _age_or(facts.age_lo),
+                _age_or(facts.age_hi),
+                _SEXES.index(facts.sex),
+                conditions,
+                medications,
+                alive_state(facts.deceased, facts.deceased_date, self.as_of),
+                bool(facts.gaps),
+            )
+        )
+        for name, value in facts.attributes.items():
+            self.attributes.setdefault(name, {})[row] = value
+        return row
+
+    def add_facts(self, facts: PatientFacts) -> None:
+        row = self._person(facts, facts.conditions_complete, facts.medications_complete)
+        self.facts[row] = facts
+        for c in facts.conditions:
+            self.conditions.add(
+                row, c.codes, c.words, (c.onset_lo, c.onset_hi), (c.abate_lo, c.abate_hi), c.certain
+            )
+        for m in facts.medications:
+            self.medications.add(
+                row, m.codes, m.words, (m.start_lo, m.start_hi), (m.end_lo, m.end_hi)
+            )
+        for o in facts.observations:
+            self.observations.add(
+                row, o.codes, o.words, (o.date_lo, o.date_hi), value=o.value, unit=o.unit
+            )
+
+    def add_plain(self, plain: PlainPatient, facts: PatientFacts) -> None:
+        """A patient of plain records: ``facts`` are those of its demographics (no records); the
+        records' intervals come from the same functions ``PatientFacts`` uses."""
+        row = self._person(
+            facts, "conditions" not in plain.unreviewed, "medications" not in plain.unreviewed
+        )
+        today = self.today
+        for record in plain.records:
+            template = record.template
+            found = self.features.get(id(template))
+            if found is None:
+                if len(self.features) > 100_000:
+                    self.features.clear()
+                found = (template, template.code_pairs(), record_words(template.display))
+                self.features[id(template)] = found
+            _, codes, words = found
+            if record.section == "conditions":
+                olo, ohi, alo, ahi = condition_days(
+                    record.first, record.last, template.clinical_status, today
+                )
+                certain = condition_certain(template.verification_status, template.uncertain)
+                self.conditions.add(row, codes, words, (olo, ohi), (alo, ahi), certain)
+            elif record.section == "medications":
+                days = medication_days(record.first, record.last, template.status, today)
+                if days is not None:
+                    self.medications.add(row, codes, words, days[:2], days[2:])
+            else:
+                when = record_days(record.first, today)
+                self.observations.add(
+                    row, codes, words, when, value=record.value, unit=template.unit
+                )
+
+    def build(self, patient: Callable[[int], Patient]) -> FactColumns:
+        n = len(self.ids)
+        people = list(zip(*self.people, strict=True)) if n else [()] * 7
+        statuses = np.asarray(self.statuses, dtype=np.int64).reshape(n, 6).T
+        attributes: dict[str, list[str | bool | None]] = {}
+        for name, values in self.attributes.items():
+            column: list[str | bool | None] = [None] * n
+            for row, value in values.items():
+                column[row] = value
+            attributes[name] = column
+        columns = FactColumns(
+            as_of=self.as_of,
+            ids=tuple(self.ids),
+            age_lo=np.asarray(people[0], dtype=np.int64),
+            age_hi=np.asarray(people[1], dtype=np.int64),
+            sex=np.asarray(people[2], dtype=np.int8),
+            attributes=attributes,
+            pregnancy=(statuses[0], statuses[1], statuses[2]),
+            lactation=(statuses[3], statuses[4], statuses[5]),
+            conditions_complete=np.asarray(people[3], dtype=bool),
+            medications_complete=np.asarray(people[4], dtype=bool),
+            alive=np.asarray(people[5], dtype=np.int8),
+            row_only=np.asarray(people[6], dtype=bool),
+            conditions=self.conditions.build(),
+            medications=self.medications.build(),
+            observations=self.observations.build(),
+            patient=patient,
+        )
+        columns._facts.update(self.facts)
+        return columns
+
+
 def columns_of(patients: Sequence[Patient], as_of: date) -> FactColumns:
     """The columns of ``patients`` (from their ``PatientFacts``); raises ``PatientError`` for a
     patient that contradicts the as-of date, as ``matcher.check`` does."""
-    facts = [prepare(p, as_of) for p in patients]
-    n = len(facts)
-    conditions, medications, observations = RecordsBuilder(), RecordsBuilder(), RecordsBuilder()
-    attributes: dict[str, list[str | bool | None]] = {}
-    statuses = np.full((2, 3, n), -1, dtype=np.int64)
-    for row, f in enumerate(facts):
-        for c in f.conditions:
-            conditions.add(
-                row, c.codes, c.words, (c.onset_lo, c.onset_hi), (c.abate_lo, c.abate_hi), c.certain
+    builder = _ColumnsBuilder(as_of)
+    for facts in [prepare(p, as_of) for p in patients]:
+        builder.add_facts(facts)
+    return builder.build(lambda row: patients[row])
+
+
+@dataclass
+class RawColumns:
+    """A batch of Bulk patients read into columns (``columns_of_raw``)."""
+
+    #: Patients that could not be read (as ``map_raw`` reports them), in input order.
+    unread: list[PanelItem]
+    #: Patients that contradict the as-of date (as ``matcher.check`` reports them).
+    refused: list[PanelItem]
+    columns: FactColumns | None
+
+
+def columns_of_raw(raws: Sequence[RawPatient], as_of: date) -> RawColumns:
+    """The columns of a batch of Bulk patients: plain ones straight from their records
+    (``plain_records``, no ``Patient`` objects), the others through ``fast_map`` (that is,
+    ``matcher.patient.fhir`` where needed) and their ``PatientFacts``. A ``Patient`` is made
+    for a plain patient only when the engine asks for it (a representative, the row engine)."""
+    builder = _ColumnsBuilder(as_of)
+    unread: list[PanelItem] = []
+    refused: list[PanelItem] = []
+    sources: list[RawPatient | Patient] = []
+    for raw in raws:
+        plain = plain_records(raw)
+        if plain is not None:
+            try:
+                facts = prepare(plain.demographics, as_of)
+            except PatientError:
+                plain = None  # reported with the places of the whole patient, below
+            else:
+                builder.add_plain(plain, facts)
+                sources.append(raw)
+                continue
+        item = fast_map(raw)
+        if item.patient is None:
+            unread.append(item)
+            continue
+        try:
+            facts = prepare(item.patient, as_of)
+        except PatientError as exc:
+            refused.append(
+                PanelItem(item.patient.id, None, tuple(exc.diagnostics), item.patient.id)
             )
-        for m in f.medications:
-            medications.add(row, m.codes, m.words, (m.start_lo, m.start_hi), (m.end_lo, m.end_hi))
-        for o in f.observations:
-            observations.add(
-                row, o.codes, o.words, (o.date_lo, o.date_hi), value=o.value, unit=o.unit
-            )
-        for name, value in f.attributes.items():
-            attributes.setdefault(name, [None] * n)[row] = value
-        for which, status in enumerate((f.pregnancy, f.lactation)):
-            if status is not None:
-                statuses[which, :, row] = (int(status.positive), status.date_lo, status.date_hi)
-    columns = FactColumns(
-        as_of=as_of,
-        ids=tuple(f.patient_id for f in facts),
-        age_lo=np.asarray(
-            [NO_AGE if f.age_lo is None else f.age_lo for f in facts], dtype=np.int64
-        ),
-        age_hi=np.asarray(
-            [NO_AGE if f.age_hi is None else f.age_hi for f in facts], dtype=np.int64
-        ),
-        sex=np.asarray([_SEXES.index(f.sex) for f in facts], dtype=np.int8),
-        attributes=attributes,
-        pregnancy=(statuses[0, 0], statuses[0, 1], statuses[0, 2]),
-        lactation=(statuses[1, 0], statuses[1, 1], statuses[1, 2]),
-        conditions_complete=np.asarray([f.conditions_complete for f in facts], dtype=bool),
-        medications_complete=np.asarray([f.medications_complete for f in facts], dtype=bool),
-        alive=np.asarray(
-            [alive_state(f.deceased, f.deceased_date, as_of) for f in facts], dtype=np.int8
-        ),
-        row_only=np.asarray([bool(f.gaps) for f in facts], dtype=bool),
-        conditions=conditions.build(),
-        medications=medications.build(),
-        observations=observations.build(),
-        patient=lambda row: patients[row],
-    )
-    columns._facts.update(enumerate(facts))
-    return columns
+            continue
+        builder.add_facts(facts)
+        sources.append(item.patient)
+    if not sources:
+        return RawColumns(unread, refused, None)
+    made: dict[int, Patient] = {}
+
+    def patient(row: int) -> Patient:
+        found = sources[row]
+        if isinstance(found, Patient):
+            return found
+        person = made.get(row)
+        if person is None:
+            item = fast_map(found)
+            assert item.patient is not None, "a plain patient reads"
+            person = made[row] = item.patient
+        return person
+
+    return RawColumns(unread, refused, builder.build(patient))
 
 
 # --- leaves --------------------------------------------------------------------------------------
@@ -655,6 +815,17 @@ class ColumnarEngine:
         """One Bulk patient, as ``matcher.panel.reading.map_raw`` reads it, faster for plain
         records (``matcher.panel.ingest.fast_map``)."""
         return fast_map(raw)
+
+    def evaluate_raw(
+        self, raws: Sequence[RawPatient], trials: Sequence[CompiledTrial], as_of: date
+    ) -> tuple[list[PanelItem], list[PanelItem], OutcomeMatrix | None]:
+        """A batch of Bulk patients straight into columns (``columns_of_raw``), then decided:
+        the patients that could not be read, those that contradict the as-of date, and the
+        matrix of the others (None when there are none)."""
+        read = columns_of_raw(raws, as_of)
+        if read.columns is None:
+            return read.unread, read.refused, None
+        return read.unread, read.refused, self.evaluate_columns(read.columns, trials)
 
     def evaluate_columns(
         self, columns: FactColumns, trials: Sequence[CompiledTrial]

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
@@ -49,7 +49,7 @@ from matcher.patient.model import (
     VerificationStatus,
 )
 
-__all__ = ["fast_map"]
+__all__ = ["PlainPatient", "PlainRecord", "fast_map", "plain_records"]
 
 _CLINICAL_URL: Final = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 _VERIFICATION_URL: Final = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
@@ -115,6 +115,27 @@ class _NotPlainError(Exception):
 
 
 _DROPPED: Final = object()
+
+
+class PlainRecord(NamedTuple):
+    """A plain record before it becomes a model: the validated template of its coding (and
+    status or unit), its dates (onset and abatement, start, or the reading's date) and value."""
+
+    section: str
+    template: Any
+    first: PartialDate | None
+    last: PartialDate | None = None
+    value: float | None = None
+
+
+class PlainPatient(NamedTuple):
+    """A patient whose records are all plain (``plain_records``): the Patient resource through
+    ``matcher.patient.fhir`` (no records), the sections to mark unreviewed, and the records in
+    Bundle order."""
+
+    demographics: Patient
+    unreviewed: frozenset[str]
+    records: list[PlainRecord]
 
 
 def _text(value: object) -> str | None:
@@ -223,7 +244,7 @@ def _subject(resource: dict[str, Any], patient: str) -> None:
         raise _NotPlainError
 
 
-def _condition(resource: dict[str, Any], patient: str) -> Condition | object:
+def _condition_parts(resource: dict[str, Any], patient: str) -> PlainRecord | object:
     if not resource.keys() <= _CONDITION_KEYS:
         raise _NotPlainError
     _subject(resource, patient)
@@ -243,14 +264,21 @@ def _condition(resource: dict[str, Any], patient: str) -> Condition | object:
         return Condition.model_validate(values)
 
     template = _TEMPLATES.get(("c", codings, display, status, verified), build)
+    return PlainRecord("conditions", template, onset, abatement)
+
+
+def _condition(resource: dict[str, Any], patient: str) -> Condition | object:
+    plain = _condition_parts(resource, patient)
+    if not isinstance(plain, PlainRecord):
+        return plain
     ident = _text(resource.get("id"))
-    record: Condition = template.model_copy(
-        update={"id": ident, "onset": onset, "abatement": abatement}
+    record: Condition = plain.template.model_copy(
+        update={"id": ident, "onset": plain.first, "abatement": plain.last}
     )
     return record
 
 
-def _medication(resource: dict[str, Any], patient: str) -> Medication | object:
+def _medication_parts(resource: dict[str, Any], patient: str) -> PlainRecord | object:
     if not resource.keys() <= _REQUEST_KEYS:
         raise _NotPlainError
     _subject(resource, patient)
@@ -279,12 +307,19 @@ def _medication(resource: dict[str, Any], patient: str) -> Medication | object:
         ("m", codings, display, status),
         lambda: Medication.model_validate({**_fields(codings, display), "status": status}),
     )
+    return PlainRecord("medications", template, start)
+
+
+def _medication(resource: dict[str, Any], patient: str) -> Medication | object:
+    plain = _medication_parts(resource, patient)
+    if not isinstance(plain, PlainRecord):
+        return plain
     ident = _text(resource.get("id"))
-    record: Medication = template.model_copy(update={"id": ident, "start": start})
+    record: Medication = plain.template.model_copy(update={"id": ident, "start": plain.first})
     return record
 
 
-def _observation(resource: dict[str, Any], patient: str) -> Observation:
+def _observation_parts(resource: dict[str, Any], patient: str) -> PlainRecord:
     if not resource.keys() <= _OBSERVATION_KEYS:
         raise _NotPlainError
     _subject(resource, patient)
@@ -314,8 +349,15 @@ def _observation(resource: dict[str, Any], patient: str) -> Observation:
         bounds = OBSERVATION_RANGES.get(pair)
         if bounds and not bounds[0] <= value <= bounds[1]:
             raise _NotPlainError  # out of range: map_raw reports it
+    return PlainRecord("observations", template, when, None, value)
+
+
+def _observation(resource: dict[str, Any], patient: str) -> Observation:
+    plain = _observation_parts(resource, patient)
     ident = _text(resource.get("id"))
-    record: Observation = template.model_copy(update={"id": ident, "value": value, "date": when})
+    record: Observation = plain.template.model_copy(
+        update={"id": ident, "value": plain.value, "date": plain.first}
+    )
     return record
 
 
@@ -376,3 +418,43 @@ def _plain(raw: RawPatient) -> Patient | None:
     if raw.unreviewed:
         update["unreviewed"] = tuple(sorted({*demographics.unreviewed, *raw.unreviewed}))
     return demographics.model_copy(update=update).with_origin(first, places)
+
+
+_PARTS: Final[Mapping[str, Callable[[dict[str, Any], str], Any]]] = {
+    "Condition": _condition_parts,
+    "MedicationRequest": _medication_parts,
+    "Observation": _observation_parts,
+}
+
+
+def plain_records(raw: RawPatient) -> PlainPatient | None:
+    """The patient's records without models, when every one is plain (the test ``fast_map``
+    applies); None when the patient must be read by ``fast_map`` / ``map_raw``. The columnar
+    engine turns them into fact columns directly (``matcher.panel.columnar``)."""
+    if not raw.has_patient or raw.medications:
+        return None
+    try:
+        resources = [json.loads(text) for _, _, text in raw.lines]
+        head = resources[0]
+        if not isinstance(head, dict) or head.get("resourceType") != "Patient":
+            return None
+        first = f"{raw.lines[0][0]}:{raw.lines[0][1]}"
+        bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": head}]}
+        demographics = patient_from_fhir(bundle, source=first)
+        ident = head.get("id")
+        if demographics.skipped or not isinstance(ident, str):
+            return None
+        records: list[PlainRecord] = []
+        for resource in resources[1:]:
+            kind = resource.get("resourceType") if isinstance(resource, dict) else None
+            read = _PARTS.get(kind) if isinstance(kind, str) else None
+            if read is None:
+                return None
+            record = read(resource, ident)
+            if record is not _DROPPED:
+                records.append(record)
+    except (_NotPlainError, MatcherError, ValueError):
+        return None
+    return PlainPatient(
+        demographics, frozenset((*demographics.unreviewed, *raw.unreviewed)), records
+    )

@@ -35,7 +35,7 @@ from matcher.evaluation.batch import (
 )
 from matcher.panel.attrition import MissingFact, Tally, TrialAttrition
 from matcher.panel.reading import PanelItem, PanelSource, RawPatient, map_raw
-from matcher.panel.tables import open_table
+from matcher.panel.tables import CsvText, open_table
 from matcher.patient.model import Patient
 
 __all__ = [
@@ -204,6 +204,12 @@ def evaluate_batch(
     there are none). Also the step each partition of a Spark run takes (``matcher.spark``)."""
     errors: list[PanelItem] = []
     patients: list[Patient] = []
+    # An engine may read Bulk patients into its own input, without Patient objects (the
+    # columnar engine's fact columns); it reports the same errors, in the same order.
+    direct: Callable[..., Any] | None = getattr(context.engine, "evaluate_raw", None)
+    if direct is not None and chunk and all(isinstance(e, RawPatient) for e in chunk):
+        unread, refused, matrix = direct(chunk, context.trials, context.as_of)
+        return [*unread, *refused], matrix
     # An engine may bring a faster reading of Bulk patients (the same ``PanelItem``).
     read: Callable[[RawPatient], PanelItem] = getattr(context.engine, "read", map_raw)
     for entry in chunk:
@@ -279,6 +285,7 @@ class FileSink:
     _verdicts: Any = field(init=False)
     _criteria: Any = field(init=False)
     _errors: Any = field(init=False)
+    _text: CsvText = field(init=False, default_factory=CsvText)
 
     def __post_init__(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -287,7 +294,21 @@ class FileSink:
         self._errors = (self.folder / "errors.jsonl").open("w", encoding="utf-8")
 
     def matrix(self, matrix: OutcomeMatrix) -> None:
-        self.rows(*matrix_rows(matrix))
+        if self.fmt != "csv":
+            self.rows(*matrix_rows(matrix))
+            return
+        # CSV: the same bytes as ``rows(*matrix_rows(matrix))``, encoded per distinct answer.
+        verdicts, criteria = self._text.tables(
+            matrix.patients,
+            [(c.shape.id, c.shape.criteria) for c in matrix.trials],
+            [c.verdict for c in matrix.trials],
+            [c.score for c in matrix.trials],
+            [c.eligible_from for c in matrix.trials],
+            [c.outcomes for c in matrix.trials],
+            (VERDICT_NAMES, OUTCOME_NAMES),
+        )
+        self._verdicts.write_text(verdicts)
+        self._criteria.write_text(criteria)
 
     def rows(
         self, verdicts: Iterable[tuple[Any, ...]], criteria: Iterable[tuple[Any, ...]]

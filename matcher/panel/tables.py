@@ -23,8 +23,9 @@ CSV cell and a JSON ``null`` mean "none".
 from __future__ import annotations
 
 import csv
+import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
 from types import TracebackType
@@ -32,7 +33,7 @@ from typing import IO, Any, Final, Literal
 
 from matcher.core.errors import EngineError
 
-__all__ = ["COLUMNS", "FORMATS", "TableWriter", "open_table"]
+__all__ = ["COLUMNS", "FORMATS", "CsvText", "TableWriter", "csv_field", "open_table"]
 
 Kind = Literal["str", "float", "int", "date"]
 FORMATS: Final = ("csv", "jsonl", "parquet")
@@ -111,6 +112,12 @@ class TableWriter:
         if len(self._rows) >= _BATCH:
             self.flush()
 
+    def write_text(self, text: Iterable[str]) -> None:
+        """Rows already encoded as CSV text (``CsvText``), after the rows written before."""
+        assert self._csv is not None and self._handle is not None
+        self.flush()
+        self._handle.writelines(text)
+
     def flush(self) -> None:
         rows, self._rows = self._rows, []
         if not rows:
@@ -165,3 +172,98 @@ def _text(value: Any) -> Any:
 
 def _json(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
+
+
+def csv_field(value: str) -> str:
+    """One text field as ``csv.writer`` writes it in a row of several fields (quoted only when
+    it holds a comma, a quote or a line break)."""
+    if not value:
+        return ""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow([value])
+    return out.getvalue()[:-1]
+
+
+class CsvText:
+    """The verdict and criterion rows of outcome matrices as CSV text, byte for byte what
+    ``TableWriter`` writes for ``matrix_rows``, without a Python object per cell.
+
+    A row is its patient's field followed by a tail that depends on the trial and the answer
+    only (``",NCT...,ineligible,0.0,\n"``), so the tails are made once per distinct answer and
+    a patient's rows are one ``str.join`` with the patient's field between the tails."""
+
+    def __init__(self) -> None:
+        self._criteria: dict[tuple[str, tuple[tuple[str, str], ...]], dict[Any, list[str]]] = {}
+        self._verdicts: dict[tuple[str, Any, Any, Any], str] = {}
+        self._fields: dict[str, str] = {}
+
+    def field(self, value: str) -> str:
+        found = self._fields.get(value)
+        if found is None:
+            if len(self._fields) > 100_000:
+                self._fields.clear()
+            found = self._fields[value] = csv_field(value)
+        return found
+
+    def tables(
+        self,
+        patients: Sequence[str],
+        trials: Sequence[tuple[str, tuple[tuple[str, str], ...]]],
+        verdicts: Sequence[Sequence[int]],
+        scores: Sequence[Sequence[float]],
+        eligible: Sequence[Sequence[date | None]],
+        outcomes: Sequence[Sequence[tuple[int, ...]]],
+        names: tuple[Sequence[str], Sequence[str]],
+    ) -> tuple[list[str], list[str]]:
+        """The verdict rows and criterion rows of ``patients`` x ``trials`` (each trial its id
+        and its criteria as (id, kind)); per trial a sequence per patient of verdict codes,
+        scores, eligible-from dates and outcome codes; ``names`` the words of the verdict codes
+        and of the outcome codes. The text comes as one string per patient."""
+        verdict_names, outcome_names = names
+        blocks = []
+        for trial, criteria in trials:
+            block = self._criteria.get((trial, criteria))
+            if block is None:
+                block = self._criteria[(trial, criteria)] = {}
+            blocks.append(block)
+        heads = [
+            [f",{self.field(trial)},{self.field(cid)},{self.field(kind)}," for cid, kind in crit]
+            for trial, crit in trials
+        ]
+        tails = self._verdicts
+        verdict_rows: list[str] = []
+        criterion_rows: list[str] = []
+        for index, patient in enumerate(patients):
+            text = self.field(patient)
+            vpieces = [""]
+            cpieces = [""]
+            for number, (trial, _) in enumerate(trials):
+                key = (
+                    trial,
+                    verdicts[number][index],
+                    scores[number][index],
+                    eligible[number][index],
+                )
+                tail = tails.get(key)
+                if tail is None:
+                    if len(tails) > 100_000:
+                        tails.clear()
+                    when = key[3]
+                    day = "" if when is None else when.isoformat()
+                    tail = tails[key] = (
+                        f",{self.field(trial)},{verdict_names[key[1]]},{key[2]!r},{day}\n"
+                    )
+                vpieces.append(tail)
+                codes = outcomes[number][index]
+                lines = blocks[number].get(codes)
+                if lines is None:
+                    lines = [
+                        f"{h}{outcome_names[c]}\n"
+                        for h, c in zip(heads[number], codes, strict=True)
+                    ]
+                    if len(blocks[number]) < 100_000:
+                        blocks[number][codes] = lines
+                cpieces.extend(lines)
+            verdict_rows.append(text.join(vpieces))
+            criterion_rows.append(text.join(cpieces))
+        return verdict_rows, criterion_rows
