@@ -127,6 +127,10 @@ def test_generated_panel_with_bad_records(
             "authoredOn": "2026-10-01",
         }
         handle.write(json.dumps(request) + "\n")
+    with (export / "Patient.000.ndjson").open("a", encoding="utf-8") as handle:
+        # Born after the as-of date: the engine refuses the patient, an error row in process.
+        unborn = {"resourceType": "Patient", "id": "unborn", "birthDate": "2030-01-01"}
+        handle.write(json.dumps(unborn) + "\n")
     (export / "manifest.json").unlink(missing_ok=True)
 
     expected = matcher.screen(export, trials, as_of=AS_OF, without=["NCT00579085:crps_6_months"])
@@ -143,7 +147,7 @@ def test_generated_panel_with_bad_records(
     assert [a.as_dict() for a in found.attrition] == [a.as_dict() for a in expected.attrition]
     assert found.missing == expected.missing
     assert sorted(found.errors, key=lambda e: e.key) == sorted(expected.errors, key=lambda e: e.key)
-    assert {e.key for e in found.errors} == {"nobody", f"{conditions}:{broken}"}
+    assert {e.key for e in found.errors} == {"nobody", "unborn", f"{conditions}:{broken}"}
     assert {**found.summary.as_dict(), "engine": None} == {
         **expected.summary.as_dict(),
         "engine": None,
@@ -178,3 +182,33 @@ def test_spark_reads_bulk_exports_only(
         f"{profiles}: the spark engine reads FHIR Bulk exports (NDJSON); screen patient files "
         "and JSON Lines profiles with the in-process engines"
     )
+
+
+def test_a_failing_worker_leaks_no_record_data(spark: Any) -> None:
+    """An exception in a Python worker reaches the driver as a Spark error whose text holds the
+    worker's message and traceback, which can quote a record. The job's workers run their steps
+    through ``_guarded`` and the driver its actions in ``_stage``: the ``EngineError`` names the
+    stage, the step and the exception's type, and nothing of the data."""
+    from matcher.spark.job import _guarded, _stage
+
+    secret = "Patient/7d1e-secret, birthDate 1957-03-02"
+
+    def leaking(batches: Iterator[Any]) -> Iterator[Any]:
+        for batch in batches:
+            value = batch.column(0)[0].as_py()
+            raise ValueError(f"cannot read {value!r}")
+            yield batch
+
+    frame = spark.createDataFrame([(secret,)], "value string")
+    unguarded = frame.mapInArrow(leaking, "value string")
+    with pytest.raises(Exception) as raw:  # what the guard is for: Spark's own error
+        unguarded.collect()
+    assert secret in str(raw.value)
+    guarded = frame.mapInArrow(_guarded("evaluation", leaking), "value string")
+    with pytest.raises(EngineError) as caught, _stage("evaluation"):
+        guarded.collect()
+    assert str(caught.value) == (
+        "the Spark job failed during evaluation "
+        "(a Python worker raised ValueError in the evaluation step)"
+    )
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__

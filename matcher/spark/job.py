@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
 import pyarrow as pa
+from py4j.protocol import Py4JError  # type: ignore[import-untyped]
 from pyspark import StorageLevel
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
@@ -28,6 +32,7 @@ from matcher.evaluation.batch import (
     OUTCOME_NAMES,
     UNDETERMINED,
     VERDICT_NAMES,
+    OutcomeMatrix,
     TrialShape,
 )
 from matcher.panel.api import screened_trials
@@ -60,8 +65,6 @@ __all__ = ["SparkScreen", "screen", "screen_folder", "session", "write_folder"]
 #: Patients per call of the batch engine inside a partition, unless the engine says otherwise
 #: (as ``matcher screen``).
 _BATCH: Final = 256
-#: Bytes of NDJSON per input partition.
-_SPLIT: Final = 64 * 1024 * 1024
 
 _LINES: Final = st.StructType(
     [
@@ -73,6 +76,20 @@ _LINES: Final = st.StructType(
         st.StructField("line", st.LongType()),
         st.StructField("body", st.StringType()),
         st.StructField("refs", st.ArrayType(st.StringType())),
+    ]
+)
+#: What a failing Python worker says instead of its exception (see ``_guarded``).
+_FAILED: Final = "matcher-worker-failed:"
+_LINES_ARROW: Final = pa.schema(
+    [
+        ("type", pa.string()),
+        ("role", pa.string()),
+        ("key", pa.string()),
+        ("col", pa.int32()),
+        ("file", pa.int32()),
+        ("line", pa.int64()),
+        ("body", pa.string()),
+        ("refs", pa.list_(pa.string())),
     ]
 )
 #: What a partition gives back: a row per patient and trial, or a row per unusable patient.
@@ -89,6 +106,8 @@ _RESULTS: Final = st.StructType(
         st.StructField("error", st.StringType()),
     ]
 )
+#: The steps of the Python workers that ``SparkScreen.profile`` times.
+_WORKER_STEPS: Final = ("classify", "groups", "evaluate", "rows")
 _ARROW: Final = pa.schema(
     [
         ("patient", pa.string()),
@@ -152,6 +171,9 @@ class SparkScreen:
     #: The patient-trial rows (codes) and the trials' shapes, for ``write_folder``.
     _ok: Any = None
     _shapes: tuple[TrialShape, ...] = ()
+    #: Where the time went, in seconds: the driver's wait for each Spark action, and the time
+    #: the Python workers spent in each step (summed over workers). For the benchmark.
+    profile: dict[str, float] = field(default_factory=dict)
 
     def release(self) -> None:
         """Drop what the run keeps cached on the executors."""
@@ -163,8 +185,9 @@ class SparkScreen:
         for a panel too large to pass through the driver): ``folder/verdicts/``,
         ``folder/criteria/``."""
         out = Path(folder)
-        self.verdicts.write.mode("overwrite").parquet(str(out / "verdicts"))
-        self.criteria.write.mode("overwrite").parquet(str(out / "criteria"))
+        with _stage("writing"):
+            self.verdicts.write.mode("overwrite").parquet(str(out / "verdicts"))
+            self.criteria.write.mode("overwrite").parquet(str(out / "criteria"))
 
 
 def screen(
@@ -190,19 +213,48 @@ def screen(
     sc = spark.sparkContext
     names = [str(f) for f in files]
 
+    clock = {step: sc.accumulator(0.0) for step in _WORKER_STEPS}
     read = [(i, f) for i, f in enumerate(files) if is_read(named_type(f) or "Patient")]
-    parts = [
-        sc.textFile(str(file.resolve()), _partitions(file), use_unicode=False)
-        .zipWithIndex()
-        .flatMap(partial(_classify, index, names[index]))
-        for index, file in read
-    ]
-    rows = sc.union(parts) if parts else sc.emptyRDD()
-    lines = spark.createDataFrame(rows, _LINES).persist(StorageLevel.MEMORY_AND_DISK)
+    lines = _read_lines(spark, read, names, clock["classify"])
     try:
-        return _screen(spark, lines, files, names, selected, as_of, engine, without)
+        found = _screen(spark, lines, files, names, selected, as_of, engine, without, clock)
     finally:
         lines.unpersist()
+    found.profile.update({f"workers: {step}": clock[step].value for step in _WORKER_STEPS})
+    return found
+
+
+def _read_lines(
+    spark: SparkSession, read: Sequence[tuple[int, Path]], names: Sequence[str], clock: Any
+) -> DataFrame:
+    """Every line of the files as a row of ``_LINES``, persisted. Spark's text reader (the
+    lines as bytes, Hadoop's line splitting) splits the files into blocks; a line's number is
+    its block's first line number (one JVM job counts the lines of each block) plus its place
+    in the block, counted by the Python worker that classifies it (``mapInArrow``)."""
+    if not read:
+        return spark.createDataFrame([], _LINES)
+    scans = [
+        spark.read.text(str(file.resolve())).select(
+            fn.col("value").cast("binary").alias("raw"),
+            fn.lit(index).alias("file"),
+            fn.input_file_block_start().alias("start"),
+        )
+        for index, file in read
+    ]
+    text = scans[0]
+    for scan in scans[1:]:
+        text = text.unionAll(scan)
+    with _stage("reading"):
+        counted = text.groupBy("file", "start").count().collect()
+    first: dict[tuple[int, int], int] = {}
+    for index, _ in read:
+        blocks = sorted((r["start"], r["count"]) for r in counted if r["file"] == index)
+        number = 1
+        for start, count in blocks:
+            first[(index, start)] = number
+            number += count
+    step = partial(_classify_blocks, first, tuple(names), clock)
+    return text.mapInArrow(_guarded("reading", step), _LINES).persist(StorageLevel.MEMORY_AND_DISK)
 
 
 def _screen(
@@ -214,23 +266,37 @@ def _screen(
     as_of: date,
     engine: str,
     without: Sequence[str],
+    clock: dict[str, Any],
 ) -> SparkScreen:
+    profile: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal started
+        now = time.perf_counter()
+        profile[name] = now - started
+        started = now
+
     read_types = sorted(READ_TYPES)
     unattributed = (fn.col("role") == "record") & fn.col("key").isNull()
-    totals = lines.agg(
-        fn.sum(fn.col("type").isin(read_types).cast("int")).alias("records"),
-        fn.sum(unattributed.cast("int")).alias("unattributed"),
-        fn.collect_set("type").alias("types"),
-    ).first()
+    with _stage("reading"):
+        totals = lines.agg(
+            fn.sum(fn.col("type").isin(read_types).cast("int")).alias("records"),
+            fn.sum(unattributed.cast("int")).alias("unattributed"),
+            fn.collect_set("type").alias("types"),
+        ).first()
     assert totals is not None
+    lap("read and classify")
     types = {t for t in totals["types"] if t}
     types.update(t for t in (named_type(f) for f in files) if t is not None)
     unreviewed = unreviewed_sections(types)
 
-    bad = [
-        bad_line(names[r["file"]], r["line"], r["key"] or "", r["col"])
-        for r in lines.filter(fn.col("role") == "bad").orderBy("file", "line").collect()
-    ]
+    with _stage("reading"):
+        bad = [
+            bad_line(names[r["file"]], r["line"], r["key"] or "", r["col"])
+            for r in lines.filter(fn.col("role") == "bad").orderBy("file", "line").collect()
+        ]
+    lap("bad lines")
     medications = (
         lines.filter((fn.col("role") == "medication") & fn.col("key").isNotNull())
         .groupBy(fn.col("key").alias("ref"))
@@ -259,14 +325,16 @@ def _screen(
         .join(wanted, "subject", "left")
     )
     payload = spark.sparkContext.broadcast((tuple(trials), as_of, engine, tuple(names), unreviewed))
-    results = groups.mapInArrow(partial(_evaluate, payload), _RESULTS).persist(
-        StorageLevel.MEMORY_AND_DISK
-    )
+    timers = (clock["groups"], clock["evaluate"], clock["rows"])
+    evaluate = _guarded("evaluation", partial(_evaluate, payload, timers))
+    results = groups.mapInArrow(evaluate, _RESULTS).persist(StorageLevel.MEMORY_AND_DISK)
     ok = results.filter(fn.col("error").isNull())
-    failed = [
-        _error_item(r["error"])
-        for r in results.filter(fn.col("error").isNotNull()).orderBy("patient").collect()
-    ]
+    with _stage("evaluation"):
+        failed = [
+            _error_item(r["error"])
+            for r in results.filter(fn.col("error").isNotNull()).orderBy("patient").collect()
+        ]
+    lap("group and evaluate")
 
     shape = spark.createDataFrame(
         [
@@ -301,8 +369,12 @@ def _screen(
         fn.col("trial").alias("trial_index"),
         "position",
     )
-    attrition, screened = _attrition(ok, exploded, shape, trials)
-    missing = _missing(ok)
+    with _stage("attrition"):
+        attrition, screened = _attrition(ok, exploded, shape, trials)
+    lap("attrition")
+    with _stage("missing facts"):
+        missing = _missing(ok)
+    lap("missing facts")
     summary = ScreenSummary(
         as_of,
         f"spark/{engine}",
@@ -325,6 +397,7 @@ def _screen(
         (results,),
         ok,
         tuple(TrialShape.of(t) for t in trials),
+        profile,
     )
 
 
@@ -416,6 +489,12 @@ def write_folder(result: SparkScreen, out: Path, fmt: str) -> None:
     files = FileSink(out, fmt)
     for item in result.errors:
         files.error(item)
+    with _stage("writing"):
+        _write_rows(files, result)
+    files.close(result.summary, result.attrition, result.missing)
+
+
+def _write_rows(files: FileSink, result: SparkScreen) -> None:
     shapes = result._shapes
     rows = result._ok.orderBy("patient", "trial").toLocalIterator(prefetchPartitions=True)
     for row in rows:
@@ -432,7 +511,6 @@ def write_folder(result: SparkScreen, out: Path, fmt: str) -> None:
             for (criterion, kind), code in zip(shape.criteria, row["outcomes"], strict=True)
         ]
         files.rows((verdict,), criteria)
-    files.close(result.summary, result.attrition, result.missing)
 
 
 def screen_folder(
@@ -464,6 +542,33 @@ def screen_folder(
 # --- on the executors ---------------------------------------------------------------------------
 
 
+def _classify_blocks(
+    first: dict[tuple[int, int], int],
+    names: Sequence[str],
+    clock: Any,
+    batches: Iterator[pa.RecordBatch],
+) -> Iterator[pa.RecordBatch]:
+    """A partition's lines (bytes, file, block start) as ``_LINES`` rows. The rows of a block
+    come in file order, so a line's number is the block's first number plus its place."""
+    spent = 0.0
+    seen: dict[tuple[int, int], int] = {}
+    for batch in batches:
+        started = time.perf_counter()
+        out: list[tuple[Any, ...]] = []
+        raws = batch.column(0).to_pylist()
+        files = batch.column(1).to_pylist()
+        starts = batch.column(2).to_pylist()
+        for raw, index, start in zip(raws, files, starts, strict=True):
+            block = (index, start)
+            place = seen.get(block, 0)
+            seen[block] = place + 1
+            out.extend(_classify(index, names[index], (raw, first[block] + place - 1)))
+        made = _record_batch(out, _LINES_ARROW)
+        spent += time.perf_counter() - started
+        yield made
+    clock.add(spent)
+
+
 def _classify(index: int, name: str, numbered: tuple[bytes, int]) -> Iterator[tuple[Any, ...]]:
     """One NDJSON line as a row of ``_LINES`` (none for a blank line)."""
     raw, position = numbered
@@ -483,37 +588,90 @@ def _classify(index: int, name: str, numbered: tuple[bytes, int]) -> Iterator[tu
     yield (line.type, line.role, line.key, line.column, index, number, text if keep else None, refs)
 
 
-def _evaluate(payload: Any, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+def _evaluate(
+    payload: Any, clock: tuple[Any, Any, Any], batches: Iterator[pa.RecordBatch]
+) -> Iterator[pa.RecordBatch]:
     """A partition of patient groups through the batch step of ``matcher screen``."""
     trials, as_of, engine, names, unreviewed = payload.value
     context = BatchContext(get_batch_engine(engine), trials, as_of)
     size = getattr(context.engine, "batch_size", _BATCH)  # as matcher.panel.screen.run_screen
+    spent = [0.0, 0.0, 0.0]
     for batch in batches:
+        started = time.perf_counter()
         groups = batch.to_pylist()
+        spent[0] += time.perf_counter() - started
         for start in range(0, len(groups), size):
+            started = time.perf_counter()
             chunk = [_raw(g, names, unreviewed) for g in groups[start : start + size]]
+            mid = time.perf_counter()
             errors, matrix = evaluate_batch(context, chunk)
-            out: dict[str, list[Any]] = {name: [] for name in _ARROW.names}
-            for item in errors:
-                for name, value in zip(_ARROW.names, _error_row(item), strict=True):
-                    out[name].append(value)
-            if matrix is not None:
-                for p, patient in enumerate(matrix.patients):
-                    for t, column in enumerate(matrix.trials):
-                        row = (
-                            patient,
-                            t,
-                            column.verdict[p],
-                            column.score[p],
-                            column.eligible_from[p],
-                            matrix.alive[p],
-                            list(column.outcomes[p]),
-                            list(column.missing[p]),
-                            None,
-                        )
-                        for name, value in zip(_ARROW.names, row, strict=True):
-                            out[name].append(value)
-            yield pa.RecordBatch.from_pydict(out, schema=_ARROW)
+            done = time.perf_counter()
+            spent[0] += mid - started
+            spent[1] += done - mid
+            made = _batches(errors, matrix)
+            spent[2] += time.perf_counter() - done
+            yield from made
+    for accumulator, seconds in zip(clock, spent, strict=True):
+        accumulator.add(seconds)
+
+
+def _batches(errors: Sequence[PanelItem], matrix: OutcomeMatrix | None) -> list[pa.RecordBatch]:
+    """A batch's answers as ``_ARROW`` batches: one of error rows, then one per trial (its
+    column of patients), built column by column."""
+    made: list[pa.RecordBatch] = []
+    if errors:
+        made.append(_record_batch([_error_row(item) for item in errors], _ARROW))
+    if matrix is None:
+        return made
+    count = len(matrix.patients)
+    patients = pa.array(matrix.patients, pa.string())
+    alive = pa.array(matrix.alive, pa.int32())
+    none = pa.nulls(count, pa.string())
+    for index, column in enumerate(matrix.trials):
+        made.append(
+            pa.RecordBatch.from_arrays(
+                [
+                    patients,
+                    pa.repeat(pa.scalar(index, pa.int32()), count),
+                    pa.array(column.verdict, pa.int32()),
+                    pa.array(column.score, pa.float64()),
+                    pa.array(column.eligible_from, pa.date32()),
+                    alive,
+                    pa.array(column.outcomes, pa.list_(pa.int32())),
+                    pa.array(column.missing, pa.list_(pa.string())),
+                    none,
+                ],
+                schema=_ARROW,
+            )
+        )
+    return made
+
+
+def _record_batch(rows: Sequence[tuple[Any, ...]], schema: pa.Schema) -> pa.RecordBatch:
+    columns: list[list[Any]] = [[] for _ in schema]
+    for row in rows:
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    arrays = [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _guarded(
+    stage: str, step: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """``step`` for ``mapInArrow``, with its failures stripped of their text: an exception in a
+    Python worker reaches the driver as its message and traceback, and the message of a
+    failure deep in the reading or the engine can quote a record. What reaches the driver
+    names the stage and the exception's type only (``_action`` turns it into an
+    ``EngineError``); the patients' own errors are error rows before this."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from step(batches)
+        except Exception as exc:
+            raise RuntimeError(f"{_FAILED} {stage}: {type(exc).__name__}") from None
+
+    return run
 
 
 def _raw(group: dict[str, Any], names: Sequence[str], unreviewed: tuple[str, ...]) -> RawPatient:
@@ -544,6 +702,23 @@ def _error_item(text: str) -> PanelItem:
 # --- on the driver ------------------------------------------------------------------------------
 
 
+@contextmanager
+def _stage(name: str) -> Iterator[None]:
+    """Run Spark actions of the stage ``name``; a failure becomes an ``EngineError`` that names
+    the stage (and, for a Python worker, its step and the exception's type), never the text of
+    Spark's error, which can hold a worker's traceback and the data it was reading."""
+    try:
+        yield
+    except (PySparkException, Py4JError) as exc:
+        worker = re.search(re.escape(_FAILED) + r" ([a-z ]+): (\w+)", str(exc))
+        where = (
+            f"a Python worker raised {worker[2]} in the {worker[1]} step"
+            if worker
+            else type(exc).__name__
+        )
+        raise EngineError(f"the Spark job failed during {name} ({where})") from None
+
+
 def _bulk_files(paths: Sequence[Path]) -> list[Path]:
     """The NDJSON files of the inputs: export folders (the manifest's files, or every
     ``<Type>.<n>.ndjson``) and NDJSON files. Spark reads Bulk exports only."""
@@ -561,12 +736,6 @@ def _bulk_files(paths: Sequence[Path]) -> list[Path]:
         else:
             raise InputError(Diagnostic("file-unreadable", "no such file or folder", str(path)))
     return files
-
-
-def _partitions(file: Path) -> int:
-    """Input partitions of one file: one per ``_SPLIT`` bytes (one for a small file, which also
-    spares ``zipWithIndex`` a job to count lines)."""
-    return max(1, -(-file.stat().st_size // _SPLIT))
 
 
 def _not_bulk(path: Path) -> EngineError:
