@@ -85,7 +85,7 @@ from matcher.panel.batch import (
     TrialColumns,
     TrialShape,
 )
-from matcher.panel.ingest import PlainPatient, fast_map, plain_records
+from matcher.panel.ingest import PlainPatient, fast_map, patient_of, plain_records
 from matcher.panel.reading import PanelItem, RawPatient
 from matcher.patient.model import Patient
 
@@ -402,7 +402,7 @@ def columns_of_raw(raws: Sequence[RawPatient], as_of: date) -> RawColumns:
     builder = _ColumnsBuilder(as_of)
     unread: list[PanelItem] = []
     refused: list[PanelItem] = []
-    sources: list[RawPatient | Patient] = []
+    sources: list[PlainPatient | Patient] = []
     for raw in raws:
         plain = plain_records(raw)
         if plain is not None:
@@ -412,7 +412,7 @@ def columns_of_raw(raws: Sequence[RawPatient], as_of: date) -> RawColumns:
                 plain = None  # reported with the places of the whole patient, below
             else:
                 builder.add_plain(plain, facts)
-                sources.append(raw)
+                sources.append(plain)
                 continue
         item = fast_map(raw)
         if item.patient is None:
@@ -437,9 +437,7 @@ def columns_of_raw(raws: Sequence[RawPatient], as_of: date) -> RawColumns:
             return found
         person = made.get(row)
         if person is None:
-            item = fast_map(found)
-            assert item.patient is not None, "a plain patient reads"
-            person = made[row] = item.patient
+            person = made[row] = patient_of(found)
         return person
 
     return RawColumns(unread, refused, builder.build(patient))
