@@ -28,10 +28,11 @@ How a batch is decided (``ColumnarEngine.evaluate_columns``):
 
 The answers are those of the row engine, code for code (tests/test_panel_columnar.py compares
 them on thousands of generated patients). ``evaluate(patients, ...)`` builds the columns from
-``Patient`` objects; ``evaluate_columns(columns, trials)`` is the entry point for columns built
-elsewhere -- by ``matcher.panel.ingest`` straight from NDJSON, or per partition of a larger run
-(a Spark partition's rows turned into ``FactColumns``): it holds no state between calls but the
-counters, and needs nothing but the columns and the compiled trials.
+``Patient`` objects; ``evaluate_raw(raws, ...)`` from a batch of Bulk patients, plain records
+straight from their parsed lines (``columns_of_raw``, ``matcher.panel.ingest.plain_records``),
+the others through ``fast_map``; ``evaluate_columns(columns, trials)`` is the entry point for
+columns built elsewhere, e.g. per partition of a larger run: it holds no state between calls but
+the counters, and needs nothing but the columns and the compiled trials.
 """
 
 from __future__ import annotations

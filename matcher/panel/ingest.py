@@ -15,6 +15,12 @@ those the mapping is a few look-ups. ``fast_map`` reads such records directly:
   (dates parsed by ``PartialDate``, value ranges checked against ``OBSERVATION_RANGES``);
 - records are kept in the order of the Bundle ``map_raw`` builds, with the same origins.
 
+The reading has two halves: ``plain_records`` checks and parses a patient's records into
+``PlainRecord`` parts (template, dates, value) without making models, and ``patient_of`` turns
+those parts into the ``Patient``. The columnar engine takes the parts straight into its fact
+columns (``matcher.panel.columnar.columns_of_raw``) and calls ``patient_of`` only for the
+patients it needs as objects.
+
 Anything else -- a field or shape outside the plain set, a Medication reference, a second
 Patient, an invalid value, a pregnancy or lactation status, a skipped record -- sends the whole
 patient through ``map_raw``, so the result is the same ``PanelItem`` either way (a test compares
