@@ -211,6 +211,10 @@ def test_generated_patients_get_the_row_engines_matrix(
     _same(row, columnar)
     shapes = [TrialShape.of(t) for t in chosen]
     assert _attrition(columnar, shapes) == _attrition(row, shapes)
+    # The funnels counted with numpy are those counted patient by patient.
+    by_rows = Tally(shapes)
+    by_rows._rows(row)
+    assert [a.as_dict() for a in by_rows.attrition()] == _attrition(row, shapes)[0]
     stats = engine.stats
     assert stats.mismatches == 0
     # Most patient-trials are decided in columns; the rest are counted.

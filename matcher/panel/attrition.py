@@ -33,6 +33,16 @@ from matcher.evaluation.batch import (
 __all__ = ["MissingFact", "Step", "Tally", "TrialAttrition"]
 
 
+def _numpy() -> Any:
+    """numpy when installed (the ``panel`` extra), else None: the funnels are then counted
+    patient by patient."""
+    try:
+        import numpy
+    except ImportError:
+        return None
+    return numpy
+
+
 @dataclass(slots=True)
 class Step:
     """One criterion of a funnel: who was still in before it, who left here, and its counts."""
@@ -112,6 +122,50 @@ class Tally:
         """Unusable patients are not counted (the errors file lists them)."""
 
     def matrix(self, matrix: OutcomeMatrix) -> None:
+        if _numpy() is not None and matrix.patients:
+            self._columns(matrix)
+        else:
+            self._rows(matrix)
+        for index in range(len(matrix.patients)):
+            facts: set[str] = set()
+            for column in matrix.trials:
+                missing = column.missing[index]
+                if missing:
+                    self._pairs.update(missing)
+                    facts.update(missing)
+            self._patients.update(facts)
+
+    def _columns(self, matrix: OutcomeMatrix) -> None:
+        """The funnels of a matrix with numpy: the counts ``_rows`` makes, a column at a time."""
+        np = _numpy()
+        alive = np.asarray(matrix.alive, dtype=np.int64)
+        n = len(alive)
+        for column in matrix.trials:
+            funnel = self._trials[column.shape.id]
+            funnel.screened += n
+            steps = funnel.steps
+            outcomes = np.asarray(column.outcomes, dtype=np.int64).reshape(n, -1)
+            out = alive == NOT_MET
+            for code, count in enumerate(np.bincount(alive, minlength=4).tolist()):
+                steps[0].counts[code] += count
+            steps[0].before += n
+            steps[0].excluded += int(out.sum())
+            for number, (step, (_, kind)) in enumerate(
+                zip(steps[1:], column.shape.criteria, strict=True)
+            ):
+                codes = outcomes[:, number]
+                for code, count in enumerate(np.bincount(codes, minlength=4).tolist()):
+                    step.counts[code] += count
+                step.before += int(n - out.sum())
+                leaving = ~out & (codes == (MET if kind == "exclusion" else NOT_MET))
+                step.excluded += int(leaving.sum())
+                out |= leaving
+            verdicts = np.bincount(np.asarray(column.verdict, dtype=np.int64), minlength=3)
+            funnel.eligible += int(verdicts[ELIGIBLE])
+            funnel.undetermined += int(verdicts[UNDETERMINED])
+            funnel.ineligible += n - int(verdicts[ELIGIBLE]) - int(verdicts[UNDETERMINED])
+
+    def _rows(self, matrix: OutcomeMatrix) -> None:
         for column in matrix.trials:
             funnel = self._trials[column.shape.id]
             funnel.screened += len(matrix.patients)
@@ -140,13 +194,6 @@ class Tally:
                     funnel.undetermined += 1
                 else:
                     funnel.ineligible += 1
-        for index in range(len(matrix.patients)):
-            facts: set[str] = set()
-            for column in matrix.trials:
-                missing = column.missing[index]
-                self._pairs.update(missing)
-                facts.update(missing)
-            self._patients.update(facts)
 
     def attrition(self) -> list[TrialAttrition]:
         return list(self._trials.values())

@@ -28,10 +28,11 @@ How a batch is decided (``ColumnarEngine.evaluate_columns``):
 
 The answers are those of the row engine, code for code (tests/test_panel_columnar.py compares
 them on thousands of generated patients). ``evaluate(patients, ...)`` builds the columns from
-``Patient`` objects; ``evaluate_columns(columns, trials)`` is the entry point for columns built
-elsewhere -- by ``matcher.panel.ingest`` straight from NDJSON, or per partition of a larger run
-(a Spark partition's rows turned into ``FactColumns``): it holds no state between calls but the
-counters, and needs nothing but the columns and the compiled trials.
+``Patient`` objects; ``evaluate_raw(raws, ...)`` from a batch of Bulk patients, plain records
+straight from their parsed lines (``columns_of_raw``, ``matcher.panel.ingest.plain_records``),
+the others through ``fast_map``; ``evaluate_columns(columns, trials)`` is the entry point for
+columns built elsewhere, e.g. per partition of a larger run: it holds no state between calls but
+the counters, and needs nothing but the columns and the compiled trials.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ from matcher.panel.batch import (
     TrialColumns,
     TrialShape,
 )
-from matcher.panel.ingest import PlainPatient, fast_map, plain_records
+from matcher.panel.ingest import PlainPatient, fast_map, patient_of, plain_records
 from matcher.panel.reading import PanelItem, RawPatient
 from matcher.patient.model import Patient
 
@@ -402,7 +403,7 @@ def columns_of_raw(raws: Sequence[RawPatient], as_of: date) -> RawColumns:
     builder = _ColumnsBuilder(as_of)
     unread: list[PanelItem] = []
     refused: list[PanelItem] = []
-    sources: list[RawPatient | Patient] = []
+    sources: list[PlainPatient | Patient] = []
     for raw in raws:
         plain = plain_records(raw)
         if plain is not None:
@@ -412,7 +413,7 @@ def columns_of_raw(raws: Sequence[RawPatient], as_of: date) -> RawColumns:
                 plain = None  # reported with the places of the whole patient, below
             else:
                 builder.add_plain(plain, facts)
-                sources.append(raw)
+                sources.append(plain)
                 continue
         item = fast_map(raw)
         if item.patient is None:
@@ -437,9 +438,7 @@ def columns_of_raw(raws: Sequence[RawPatient], as_of: date) -> RawColumns:
             return found
         person = made.get(row)
         if person is None:
-            item = fast_map(found)
-            assert item.patient is not None, "a plain patient reads"
-            person = made[row] = item.patient
+            person = made[row] = patient_of(found)
         return person
 
     return RawColumns(unread, refused, builder.build(patient))

@@ -15,6 +15,12 @@ those the mapping is a few look-ups. ``fast_map`` reads such records directly:
   (dates parsed by ``PartialDate``, value ranges checked against ``OBSERVATION_RANGES``);
 - records are kept in the order of the Bundle ``map_raw`` builds, with the same origins.
 
+The reading has two halves: ``plain_records`` checks and parses a patient's records into
+``PlainRecord`` parts (template, dates, value) without making models, and ``patient_of`` turns
+those parts into the ``Patient``. The columnar engine takes the parts straight into its fact
+columns (``matcher.panel.columnar.columns_of_raw``) and calls ``patient_of`` only for the
+patients it needs as objects.
+
 Anything else -- a field or shape outside the plain set, a Medication reference, a second
 Patient, an invalid value, a pregnancy or lactation status, a skipped record -- sends the whole
 patient through ``map_raw``, so the result is the same ``PanelItem`` either way (a test compares
@@ -49,7 +55,7 @@ from matcher.patient.model import (
     VerificationStatus,
 )
 
-__all__ = ["PlainPatient", "PlainRecord", "fast_map", "plain_records"]
+__all__ = ["PlainPatient", "PlainRecord", "fast_map", "patient_of", "plain_records"]
 
 _CLINICAL_URL: Final = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 _VERIFICATION_URL: Final = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
@@ -126,6 +132,10 @@ class PlainRecord(NamedTuple):
     first: PartialDate | None
     last: PartialDate | None = None
     value: float | None = None
+    #: The record's id, its source (``Type/id``) and its path in the Bundle ``map_raw`` builds.
+    ident: str | None = None
+    source: str = ""
+    path: str = ""
 
 
 class PlainPatient(NamedTuple):
@@ -136,6 +146,10 @@ class PlainPatient(NamedTuple):
     demographics: Patient
     unreviewed: frozenset[str]
     records: list[PlainRecord]
+    #: Where the patient was read (``file:line`` of its Patient resource).
+    first: str
+    #: Whether the export left sections out (they are then marked on the patient).
+    marked: bool
 
 
 def _text(value: object) -> str | None:
@@ -267,17 +281,6 @@ def _condition_parts(resource: dict[str, Any], patient: str) -> PlainRecord | ob
     return PlainRecord("conditions", template, onset, abatement)
 
 
-def _condition(resource: dict[str, Any], patient: str) -> Condition | object:
-    plain = _condition_parts(resource, patient)
-    if not isinstance(plain, PlainRecord):
-        return plain
-    ident = _text(resource.get("id"))
-    record: Condition = plain.template.model_copy(
-        update={"id": ident, "onset": plain.first, "abatement": plain.last}
-    )
-    return record
-
-
 def _medication_parts(resource: dict[str, Any], patient: str) -> PlainRecord | object:
     if not resource.keys() <= _REQUEST_KEYS:
         raise _NotPlainError
@@ -308,15 +311,6 @@ def _medication_parts(resource: dict[str, Any], patient: str) -> PlainRecord | o
         lambda: Medication.model_validate({**_fields(codings, display), "status": status}),
     )
     return PlainRecord("medications", template, start)
-
-
-def _medication(resource: dict[str, Any], patient: str) -> Medication | object:
-    plain = _medication_parts(resource, patient)
-    if not isinstance(plain, PlainRecord):
-        return plain
-    ident = _text(resource.get("id"))
-    record: Medication = plain.template.model_copy(update={"id": ident, "start": plain.first})
-    return record
 
 
 def _observation_parts(resource: dict[str, Any], patient: str) -> PlainRecord:
@@ -352,36 +346,34 @@ def _observation_parts(resource: dict[str, Any], patient: str) -> PlainRecord:
     return PlainRecord("observations", template, when, None, value)
 
 
-def _observation(resource: dict[str, Any], patient: str) -> Observation:
-    plain = _observation_parts(resource, patient)
-    ident = _text(resource.get("id"))
-    record: Observation = plain.template.model_copy(
-        update={"id": ident, "value": plain.value, "date": plain.first}
-    )
-    return record
-
-
-_READERS: Final[Mapping[str, tuple[str, Callable[[dict[str, Any], str], Any]]]] = {
-    "Condition": ("conditions", _condition),
-    "MedicationRequest": ("medications", _medication),
-    "Observation": ("observations", _observation),
+_PARTS: Final[Mapping[str, Callable[[dict[str, Any], str], Any]]] = {
+    "Condition": _condition_parts,
+    "MedicationRequest": _medication_parts,
+    "Observation": _observation_parts,
 }
 
 
 def fast_map(raw: RawPatient) -> PanelItem:
     """``map_raw(raw)``, faster when every record of the patient is plain (see above)."""
+    plain = plain_records(raw)
+    if plain is None:
+        return map_raw(raw)
+    return PanelItem(raw.subject, patient_of(plain), (), plain.first)
+
+
+def plain_records(raw: RawPatient) -> PlainPatient | None:
+    """The patient's records without models, when every one is plain; None when the patient
+    must be read by ``map_raw``. ``patient_of`` makes the ``Patient``; the columnar engine turns
+    the records into fact columns directly (``matcher.panel.columnar``)."""
     if not raw.has_patient or raw.medications:
-        return map_raw(raw)
+        return None
     try:
-        patient = _plain(raw)
-    except (_NotPlainError, MatcherError):
-        patient = None
-    if patient is None:
-        return map_raw(raw)
-    return PanelItem(raw.subject, patient, (), f"{raw.lines[0][0]}:{raw.lines[0][1]}")
+        return _plain(raw)
+    except (_NotPlainError, MatcherError, ValueError):
+        return None
 
 
-def _plain(raw: RawPatient) -> Patient | None:
+def _plain(raw: RawPatient) -> PlainPatient | None:
     first = f"{raw.lines[0][0]}:{raw.lines[0][1]}"
     resources = [json.loads(text) for _, _, text in raw.lines]
     head = resources[0]
@@ -392,69 +384,46 @@ def _plain(raw: RawPatient) -> Patient | None:
     ident = head.get("id")
     if demographics.skipped or not isinstance(ident, str):
         return None
+    records: list[PlainRecord] = []
+    for number, resource in enumerate(resources[1:], 1):
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        read = _PARTS.get(kind) if isinstance(kind, str) else None
+        if read is None:
+            return None  # a second Patient, a MedicationStatement...
+        record = read(resource, ident)
+        if record is _DROPPED:
+            continue
+        # The record's source as matcher.patient.fhir gives it: Type/id, else its path.
+        rid = resource.get("id")
+        path = f"entry[{number}].resource"
+        source = f"{kind}/{rid}" if isinstance(rid, str) and rid else path
+        records.append(record._replace(ident=_text(rid), source=source, path=path))
+    unreviewed = frozenset((*demographics.unreviewed, *raw.unreviewed))
+    return PlainPatient(demographics, unreviewed, records, first, bool(raw.unreviewed))
+
+
+def patient_of(plain: PlainPatient) -> Patient:
+    """The ``Patient`` that ``map_raw`` reads for a plain patient (records copied from their
+    templates, with the origins and sources of the Bundle ``map_raw`` builds)."""
+    demographics = plain.demographics
     records: dict[str, list[Any]] = {"conditions": [], "medications": [], "observations": []}
     places: dict[str, tuple[str, int, int]] = {}
     for name in _PLACES:
         _, path, line, column = demographics.origin_of(name)
         if path != name:
             places[name] = (path, line, column)
-    for number, resource in enumerate(resources[1:], 1):
-        kind = resource.get("resourceType") if isinstance(resource, dict) else None
-        reader = _READERS.get(kind) if isinstance(kind, str) else None
-        if reader is None:
-            return None  # a second Patient, a MedicationStatement...
-        section, read = reader
-        record = read(resource, ident)
-        if record is _DROPPED:
-            continue
-        found = records[section]
-        path = f"entry[{number}].resource"
-        places[f"{section}[{len(found)}]"] = (path, 0, 0)
-        # The record's source as matcher.patient.fhir gives it: Type/id, else its path.
-        rid = resource.get("id")
-        source = f"{kind}/{rid}" if isinstance(rid, str) and rid else path
-        found.append(record.model_copy(update={"source": source}))
-    update: dict[str, Any] = {name: tuple(found) for name, found in records.items()}
-    if raw.unreviewed:
-        update["unreviewed"] = tuple(sorted({*demographics.unreviewed, *raw.unreviewed}))
-    return demographics.model_copy(update=update).with_origin(first, places)
-
-
-_PARTS: Final[Mapping[str, Callable[[dict[str, Any], str], Any]]] = {
-    "Condition": _condition_parts,
-    "MedicationRequest": _medication_parts,
-    "Observation": _observation_parts,
-}
-
-
-def plain_records(raw: RawPatient) -> PlainPatient | None:
-    """The patient's records without models, when every one is plain (the test ``fast_map``
-    applies); None when the patient must be read by ``fast_map`` / ``map_raw``. The columnar
-    engine turns them into fact columns directly (``matcher.panel.columnar``)."""
-    if not raw.has_patient or raw.medications:
-        return None
-    try:
-        resources = [json.loads(text) for _, _, text in raw.lines]
-        head = resources[0]
-        if not isinstance(head, dict) or head.get("resourceType") != "Patient":
-            return None
-        first = f"{raw.lines[0][0]}:{raw.lines[0][1]}"
-        bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": head}]}
-        demographics = patient_from_fhir(bundle, source=first)
-        ident = head.get("id")
-        if demographics.skipped or not isinstance(ident, str):
-            return None
-        records: list[PlainRecord] = []
-        for resource in resources[1:]:
-            kind = resource.get("resourceType") if isinstance(resource, dict) else None
-            read = _PARTS.get(kind) if isinstance(kind, str) else None
-            if read is None:
-                return None
-            record = read(resource, ident)
-            if record is not _DROPPED:
-                records.append(record)
-    except (_NotPlainError, MatcherError, ValueError):
-        return None
-    return PlainPatient(
-        demographics, frozenset((*demographics.unreviewed, *raw.unreviewed)), records
-    )
+    for record in plain.records:
+        found = records[record.section]
+        places[f"{record.section}[{len(found)}]"] = (record.path, 0, 0)
+        update: dict[str, Any] = {"id": record.ident, "source": record.source}
+        if record.section == "conditions":
+            update.update(onset=record.first, abatement=record.last)
+        elif record.section == "medications":
+            update["start"] = record.first
+        else:
+            update.update(value=record.value, date=record.first)
+        found.append(record.template.model_copy(update=update))
+    fields: dict[str, Any] = {name: tuple(found) for name, found in records.items()}
+    if plain.marked:
+        fields["unreviewed"] = tuple(sorted(plain.unreviewed))
+    return demographics.model_copy(update=fields).with_origin(plain.first, places)

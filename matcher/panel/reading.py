@@ -6,7 +6,9 @@ Inputs (``read_panel``):
   command line: one resource per line. Resources are grouped by patient (``subject`` or
   ``patient`` reference) across files in an on-disk SQLite table, so a panel never becomes one
   object graph in memory; each patient's resources become one Bundle, and the Bundle goes through
-  ``matcher.patient.fhir`` -- the mapping ``matcher check`` uses, not a second one. ``Medication``
+  ``matcher.patient.fhir`` -- the mapping ``matcher check`` uses, not a second one (the columnar
+  engine reads plain records by that mapping's rules without the Bundle, see
+  ``matcher.panel.ingest``). ``Medication``
   resources are kept by id and added to the Bundle of each patient whose requests refer to them.
 - a **folder of patient files** (profiles or Bundles, ``.json``/``.yaml``/``.yml``), or one file;
 - a **JSONL file of profiles** (``.jsonl``): one profile, Bundle or Patient per line.

@@ -226,8 +226,16 @@ class CsvText:
             if block is None:
                 block = self._criteria[(trial, criteria)] = {}
             blocks.append(block)
+        # Per trial and criterion, its line for each outcome code, made once per call: the
+        # cached blocks hold references to these strings, so memory stays small.
         heads = [
-            [f",{self.field(trial)},{self.field(cid)},{self.field(kind)}," for cid, kind in crit]
+            [
+                [
+                    f",{self.field(trial)},{self.field(cid)},{self.field(kind)},{name}\n"
+                    for name in outcome_names
+                ]
+                for cid, kind in crit
+            ]
             for trial, crit in trials
         ]
         tails = self._verdicts
@@ -246,7 +254,7 @@ class CsvText:
                 )
                 tail = tails.get(key)
                 if tail is None:
-                    if len(tails) > 100_000:
+                    if len(tails) > 65_536:
                         tails.clear()
                     when = key[3]
                     day = "" if when is None else when.isoformat()
@@ -257,12 +265,10 @@ class CsvText:
                 codes = outcomes[number][index]
                 lines = blocks[number].get(codes)
                 if lines is None:
-                    lines = [
-                        f"{h}{outcome_names[c]}\n"
-                        for h, c in zip(heads[number], codes, strict=True)
-                    ]
-                    if len(blocks[number]) < 100_000:
-                        blocks[number][codes] = lines
+                    lines = [h[c] for h, c in zip(heads[number], codes, strict=True)]
+                    if len(blocks[number]) >= 4096:
+                        blocks[number].clear()
+                    blocks[number][codes] = lines
                 cpieces.extend(lines)
             verdict_rows.append(text.join(vpieces))
             criterion_rows.append(text.join(cpieces))

@@ -8,9 +8,13 @@ catalog (``synthetic.py``, varied from the real trials); then, per engine (the r
 at ``--row-sizes``), one row of the table:
 
 - ingest: reading the export into what the engine takes, in this process: grouping by patient
-  on disk, then mapping with ``matcher.patient.fhir`` (row) or reading plain records directly
-  (columnar, ``matcher.panel.ingest``) and building the fact columns;
-- evaluate: the engine with its input in hand, one process, and patient-trials per second;
+  on disk, then mapping with ``matcher.patient.fhir`` (row) or reading plain records straight
+  into fact columns, batch by batch (columnar, ``matcher.panel.columnar.columns_of_raw``);
+- evaluate: the engine with its input in hand, one process, and patient-trials per second
+  (for the columnar engine this includes the patient-trials it leaves to the row engine, and
+  making the ``Patient`` objects those need); a second table splits the columnar run into its
+  stages (group, parse into columns, evaluate in columns, row-engine fallbacks, write the CSV
+  tables, count the attrition);
 - ``matcher screen`` end to end, as a subprocess (NDJSON in, every table and the report out,
   ``--workers``), wall time and peak memory (max RSS of the waited children: the largest one);
 - for the columnar engine, how many patient-trials it left to the row engine.
@@ -26,13 +30,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -48,36 +52,29 @@ AS_OF = date(2026, 11, 21)
 MATCHER = str(Path(sys.executable).parent / "matcher")
 
 
+#: Runs a command and prints the peak RSS (KB) of its processes. A child forked from this
+#: benchmark would count the benchmark's own memory in its peak (the pages it had when forked,
+#: before exec), so ``matcher screen`` is started from this small process instead.
+_PEAK = (
+    "import resource, subprocess, sys; "
+    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)"
+)
+
+
 def _screen(
     export: Path, out: Path, criteria: Path, workers: int, engine: str
 ) -> tuple[float, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    command = [MATCHER, "screen", str(export), "--out", str(out), "--criteria", str(criteria)]
+    command += ["--as-of", AS_OF.isoformat(), "--workers", str(workers), "--engine", engine]
     started = time.perf_counter()
     done = subprocess.run(
-        [
-            MATCHER,
-            "screen",
-            str(export),
-            "--out",
-            str(out),
-            "--criteria",
-            str(criteria),
-            "--as-of",
-            AS_OF.isoformat(),
-            "--workers",
-            str(workers),
-            "--engine",
-            engine,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+        [sys.executable, "-c", _PEAK, *command], capture_output=True, text=True, check=False
     )
     wall = time.perf_counter() - started
     if done.returncode not in (0, 3):
         raise SystemExit(done.stderr)
-    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    return wall, peak
+    return wall, int(done.stdout.split()[-1]) / 1024
 
 
 def _read(export: Path) -> tuple[float, list[matcher.Patient]]:
@@ -121,30 +118,85 @@ def _measure(
     started = time.perf_counter()
     if engine == "row":
         _, patients = _read(export)
-    else:  # the columnar engine reads plain Bulk records directly (matcher.panel.ingest)
-        from matcher.panel.ingest import fast_map
-        from matcher.panel.reading import RawPatient
-
-        raws = read_panel(export).raw()
-        items = [fast_map(r) for r in raws if isinstance(r, RawPatient)]
-        patients = [i.patient for i in items if i.patient is not None]
-    if engine == "row":
         ingest = time.perf_counter() - started
         started = time.perf_counter()
         RowEngine().evaluate(patients, trials, AS_OF)
         return ingest, time.perf_counter() - started, ""
-    from matcher.panel.columnar import ColumnarEngine, columns_of
+    # The columnar engine reads plain Bulk records straight into fact columns
+    # (matcher.panel.columnar.columns_of_raw), in batches as ``matcher screen`` does.
+    from matcher.evaluation import batch
+    from matcher.panel.attrition import Tally
+    from matcher.panel.columnar import ColumnarEngine, columns_of_raw
+    from matcher.panel.reading import RawPatient
+    from matcher.panel.screen import FileSink, ScreenSummary, shapes
 
-    columns = columns_of(patients, AS_OF)
+    raws = [r for r in read_panel(export).raw() if isinstance(r, RawPatient)]
+    grouped = time.perf_counter() - started
+    size = ColumnarEngine.batch_size
+    batches = [columns_of_raw(raws[i : i + size], AS_OF).columns for i in range(0, len(raws), size)]
     ingest = time.perf_counter() - started
     columnar = ColumnarEngine()
-    started = time.perf_counter()
-    columnar.evaluate_columns(columns, trials)
-    took = time.perf_counter() - started
+    # The time the columnar engine spends in the row engine (its fallbacks), measured by
+    # wrapping RowEngine.evaluate for this run only.
+    inner = batch.RowEngine.evaluate
+    fallback = 0.0
+
+    def timed(self: batch.RowEngine, *args: Any) -> batch.OutcomeMatrix:
+        nonlocal fallback
+        begun = time.perf_counter()
+        try:
+            return inner(self, *args)
+        finally:
+            fallback += time.perf_counter() - begun
+
+    batch.RowEngine.evaluate = timed  # type: ignore[method-assign,assignment]
+    matrices = []
+    try:
+        started = time.perf_counter()
+        for columns in batches:
+            assert columns is not None
+            matrices.append(columnar.evaluate_columns(columns, trials))
+        took = time.perf_counter() - started
+    finally:
+        batch.RowEngine.evaluate = inner  # type: ignore[method-assign]
+    with tempfile.TemporaryDirectory(prefix="panel-bench-out-") as out:
+        sink, tally = FileSink(Path(out), "csv"), Tally(shapes(trials))
+        started = time.perf_counter()
+        for matrix in matrices:
+            sink.matrix(matrix)
+        written = time.perf_counter() - started
+        started = time.perf_counter()
+        for matrix in matrices:
+            tally.matrix(matrix)
+        counted = time.perf_counter() - started
+        sink.close(ScreenSummary(AS_OF, "columnar", (), (), 0, 0), [], [])
     stats = columnar.stats
-    pairs = len(patients) * len(trials)
+    pairs = len(raws) * len(trials)
     left = f"{stats.row_pairs:,} ({100 * stats.row_pairs / pairs:.1f}%, {stats.row_dated:,} dated)"
+    STAGES.append(
+        (
+            f"{len(raws):,}",
+            f"{grouped:.1f}",
+            f"{ingest - grouped:.1f}",
+            f"{took - fallback:.1f}",
+            f"{fallback:.1f}",
+            f"{written:.1f}",
+            f"{counted:.1f}",
+            f"{pairs / (took - fallback):,.0f}",
+        )
+    )
     return ingest, took, left
+
+
+#: Per size, where the columnar run's time goes (one process), for the second table.
+STAGES: list[tuple[str, ...]] = []
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for line in [header, tuple("-" * w for w in widths), *rows]:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |")
+    print()
 
 
 def main() -> None:
@@ -211,10 +263,21 @@ def main() -> None:
         "end-to-end s",
         "left to the row engine",
     )
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for line in [header, tuple("-" * w for w in widths), *rows]:
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |")
-    print()
+    _table(header, rows)
+    print("where the columnar run's time goes, one process (seconds):\n")
+    _table(
+        (
+            "patients",
+            "group (SQLite)",
+            "parse into columns",
+            "evaluate in columns",
+            "row-engine fallbacks",
+            "write CSV",
+            "attrition",
+            "columns-only patient-trials/s",
+        ),
+        STAGES,
+    )
     for line in loads:
         print(f"- {line}")
     if len(per_patient) > 1:
