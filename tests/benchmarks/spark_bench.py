@@ -1,7 +1,7 @@
 """Spark scale-out benchmark (issue 17): prints a table of local[1], local[2] and in process.
 
 ``python tests/benchmarks/spark_bench.py [--sizes 10000 100000] [--trials 50]
-[--masters 'local[1]' 'local[2]'] [--no-write]``
+[--masters 'local[1]' 'local[2]'] [--no-write] [--no-in-process]``
 
 Run it under the shared lock (``flock /work/bench.lock ...``). For each size it generates a
 synthetic Bulk export (``bulk_export.py``) and uses one synthetic catalog (``synthetic.py``,
@@ -157,6 +157,9 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--masters", nargs="+", default=["local[1]", "local[2]"])
     parser.add_argument("--no-write", action="store_true", help="skip write_parquet")
+    parser.add_argument(
+        "--no-in-process", action="store_true", help="skip the in-process comparison"
+    )
     parser.add_argument("--child", nargs=4, metavar=("KIND", "EXPORT", "CATALOG", "OUT"))
     args = parser.parse_args()
     if args.child:
@@ -180,7 +183,8 @@ def main() -> None:
             )
             pairs = size * args.trials
             base: dict[str, float] = {}
-            for kind in ["in process", *args.masters]:
+            kinds = [*([] if args.no_in_process else ["in process"]), *args.masters]
+            for kind in kinds:
                 found = _run(kind, export, catalog, root / "out", not args.no_write)
                 cores = 1 if kind == "in process" else _cores(kind)
                 rate = pairs / found["screen"]
