@@ -126,14 +126,20 @@ _ARROW: Final = pa.schema(
 
 
 def session(
-    master: str = "local[2]", *, shuffle_partitions: int = 4, app: str = "matcher-screen"
+    master: str = "local[2]",
+    *,
+    shuffle_partitions: int = 4,
+    app: str = "matcher-screen",
+    memory: str = "4g",
 ) -> SparkSession:
     """A Spark session for screening: no UI, ``shuffle_partitions`` partitions after the grouping,
-    the workers on this Python (so that they import this matcher). On a cluster, build the
-    session with ``spark-submit`` instead and pass it to ``screen``."""
+    the workers on this Python (so that they import this matcher), ``memory`` of JVM heap for
+    the driver (in local mode also the executor; Spark's default of 1g is short for a panel of
+    100,000). On a cluster, build the session with ``spark-submit`` instead and pass it to
+    ``screen``."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     try:
-        spark = _builder(master, app, shuffle_partitions).getOrCreate()
+        spark = _builder(master, app, shuffle_partitions, memory).getOrCreate()
     except PySparkException as exc:
         # Typically no Java runtime: say so without a Java or Python traceback.
         reason = exc.getCondition() or type(exc).__name__
@@ -145,9 +151,10 @@ def session(
     return spark
 
 
-def _builder(master: str, app: str, shuffle_partitions: int) -> SparkSession.Builder:
+def _builder(master: str, app: str, shuffle_partitions: int, memory: str) -> SparkSession.Builder:
     return (
         SparkSession.builder.master(master)
+        .config("spark.driver.memory", memory)
         .appName(app)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")

@@ -125,24 +125,27 @@ def _run(kind: str, export: Path, catalog: Path, out: Path, write: bool) -> dict
     command = [sys.executable, __file__, "--child", kind, str(export), str(catalog), str(out)]
     if not write:
         command.append("--no-write")
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    peaks = {"driver": 0, "jvm": 0, "workers": 0}
-    while child.poll() is None:
-        now = {"driver": 0, "jvm": 0, "workers": 0}
-        for pid, (_, cmd) in _tree(child.pid).items():
-            rss = _rss(pid)
-            if pid == child.pid:
-                now["driver"] += rss
-            elif "java" in cmd.split(" ", 1)[0]:
-                now["jvm"] += rss
-            elif "pyspark" in cmd:
-                now["workers"] += rss
-        for name, value in now.items():
-            peaks[name] = max(peaks[name], value)
-        time.sleep(0.2)
-    output = child.stdout.read() if child.stdout else ""
-    if child.returncode != 0:
-        raise SystemExit(f"{kind} failed (exit {child.returncode})")
+    with tempfile.TemporaryFile("w+") as errors:
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
+        peaks = {"driver": 0, "jvm": 0, "workers": 0}
+        while child.poll() is None:
+            now = {"driver": 0, "jvm": 0, "workers": 0}
+            for pid, (_, cmd) in _tree(child.pid).items():
+                rss = _rss(pid)
+                if pid == child.pid:
+                    now["driver"] += rss
+                elif "java" in cmd.split(" ", 1)[0]:
+                    now["jvm"] += rss
+                elif "pyspark" in cmd:
+                    now["workers"] += rss
+            for name, value in now.items():
+                peaks[name] = max(peaks[name], value)
+            time.sleep(0.2)
+        output = child.stdout.read() if child.stdout else ""
+        if child.returncode != 0:  # synthetic data: the child's last words may be shown
+            errors.seek(0)
+            last = [line for line in errors.read().splitlines() if line.strip()][-3:]
+            raise SystemExit(f"{kind} failed (exit {child.returncode}): " + " | ".join(last))
     found: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     return {**found, "peaks": peaks}
 
