@@ -78,6 +78,8 @@ _LINES: Final = st.StructType(
         st.StructField("refs", st.ArrayType(st.StringType())),
     ]
 )
+#: A patient's referenced Medication lines, as the grouping gives them.
+_MEDS: Final = "array<struct<ref:string,file:int,line:bigint,body:string>>"
 #: What a failing Python worker says instead of its exception (see ``_guarded``).
 _FAILED: Final = "matcher-worker-failed:"
 _LINES_ARROW: Final = pa.schema(
@@ -124,14 +126,20 @@ _ARROW: Final = pa.schema(
 
 
 def session(
-    master: str = "local[2]", *, shuffle_partitions: int = 4, app: str = "matcher-screen"
+    master: str = "local[2]",
+    *,
+    shuffle_partitions: int = 4,
+    app: str = "matcher-screen",
+    memory: str = "4g",
 ) -> SparkSession:
     """A Spark session for screening: no UI, ``shuffle_partitions`` partitions after the grouping,
-    the workers on this Python (so that they import this matcher). On a cluster, build the
-    session with ``spark-submit`` instead and pass it to ``screen``."""
+    the workers on this Python (so that they import this matcher), ``memory`` of JVM heap for
+    the driver (in local mode also the executor; Spark's default of 1g is short for a panel of
+    100,000). On a cluster, build the session with ``spark-submit`` instead and pass it to
+    ``screen``."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     try:
-        spark = _builder(master, app, shuffle_partitions).getOrCreate()
+        spark = _builder(master, app, shuffle_partitions, memory).getOrCreate()
     except PySparkException as exc:
         # Typically no Java runtime: say so without a Java or Python traceback.
         reason = exc.getCondition() or type(exc).__name__
@@ -143,9 +151,10 @@ def session(
     return spark
 
 
-def _builder(master: str, app: str, shuffle_partitions: int) -> SparkSession.Builder:
+def _builder(master: str, app: str, shuffle_partitions: int, memory: str) -> SparkSession.Builder:
     return (
         SparkSession.builder.master(master)
+        .config("spark.driver.memory", memory)
         .appName(app)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
@@ -284,6 +293,10 @@ def _screen(
             fn.sum(fn.col("type").isin(read_types).cast("int")).alias("records"),
             fn.sum(unattributed.cast("int")).alias("unattributed"),
             fn.collect_set("type").alias("types"),
+            fn.sum((fn.col("role") == "medication").cast("int")).alias("medications"),
+            fn.collect_list(
+                fn.when(fn.col("role") == "bad", fn.struct("file", "line", "key", "col"))
+            ).alias("bad"),
         ).first()
     assert totals is not None
     lap("read and classify")
@@ -291,12 +304,10 @@ def _screen(
     types.update(t for t in (named_type(f) for f in files) if t is not None)
     unreviewed = unreviewed_sections(types)
 
-    with _stage("reading"):
-        bad = [
-            bad_line(names[r["file"]], r["line"], r["key"] or "", r["col"])
-            for r in lines.filter(fn.col("role") == "bad").orderBy("file", "line").collect()
-        ]
-    lap("bad lines")
+    bad = [
+        bad_line(names[r["file"]], r["line"], r["key"] or "", r["col"])
+        for r in sorted(totals["bad"], key=lambda r: (r["file"], r["line"]))
+    ]
     medications = (
         lines.filter((fn.col("role") == "medication") & fn.col("key").isNotNull())
         .groupBy(fn.col("key").alias("ref"))
@@ -312,18 +323,20 @@ def _screen(
         "body",
         "refs",
     )
-    wanted = (
-        records.select("subject", fn.explode("refs").alias("ref"))
-        .distinct()
-        .join(medications, "ref")
-        .groupBy("subject")
-        .agg(fn.collect_list(fn.struct("ref", "m.file", "m.line", "m.body")).alias("meds"))
+    groups = records.groupBy("subject").agg(
+        fn.collect_list(fn.struct("p", "file", "line", "body")).alias("lines")
     )
-    groups = (
-        records.groupBy("subject")
-        .agg(fn.collect_list(fn.struct("p", "file", "line", "body")).alias("lines"))
-        .join(wanted, "subject", "left")
-    )
+    if totals["medications"]:  # the Medication resources the requests refer to, by reference
+        wanted = (
+            records.select("subject", fn.explode("refs").alias("ref"))
+            .distinct()
+            .join(medications, "ref")
+            .groupBy("subject")
+            .agg(fn.collect_list(fn.struct("ref", "m.file", "m.line", "m.body")).alias("meds"))
+        )
+        groups = groups.join(wanted, "subject", "left")
+    else:
+        groups = groups.withColumn("meds", fn.lit(None).cast(_MEDS))
     payload = spark.sparkContext.broadcast((tuple(trials), as_of, engine, tuple(names), unreviewed))
     timers = (clock["groups"], clock["evaluate"], clock["rows"])
     evaluate = _guarded("evaluation", partial(_evaluate, payload, timers))

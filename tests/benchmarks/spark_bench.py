@@ -1,7 +1,7 @@
 """Spark scale-out benchmark (issue 17): prints a table of local[1], local[2] and in process.
 
 ``python tests/benchmarks/spark_bench.py [--sizes 10000 100000] [--trials 50]
-[--masters 'local[1]' 'local[2]'] [--no-write]``
+[--masters 'local[1]' 'local[2]'] [--no-write] [--no-in-process]``
 
 Run it under the shared lock (``flock /work/bench.lock ...``). For each size it generates a
 synthetic Bulk export (``bulk_export.py``) and uses one synthetic catalog (``synthetic.py``,
@@ -125,24 +125,27 @@ def _run(kind: str, export: Path, catalog: Path, out: Path, write: bool) -> dict
     command = [sys.executable, __file__, "--child", kind, str(export), str(catalog), str(out)]
     if not write:
         command.append("--no-write")
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    peaks = {"driver": 0, "jvm": 0, "workers": 0}
-    while child.poll() is None:
-        now = {"driver": 0, "jvm": 0, "workers": 0}
-        for pid, (_, cmd) in _tree(child.pid).items():
-            rss = _rss(pid)
-            if pid == child.pid:
-                now["driver"] += rss
-            elif "java" in cmd.split(" ", 1)[0]:
-                now["jvm"] += rss
-            elif "pyspark" in cmd:
-                now["workers"] += rss
-        for name, value in now.items():
-            peaks[name] = max(peaks[name], value)
-        time.sleep(0.2)
-    output = child.stdout.read() if child.stdout else ""
-    if child.returncode != 0:
-        raise SystemExit(f"{kind} failed (exit {child.returncode})")
+    with tempfile.TemporaryFile("w+") as errors:
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
+        peaks = {"driver": 0, "jvm": 0, "workers": 0}
+        while child.poll() is None:
+            now = {"driver": 0, "jvm": 0, "workers": 0}
+            for pid, (_, cmd) in _tree(child.pid).items():
+                rss = _rss(pid)
+                if pid == child.pid:
+                    now["driver"] += rss
+                elif "java" in cmd.split(" ", 1)[0]:
+                    now["jvm"] += rss
+                elif "pyspark" in cmd:
+                    now["workers"] += rss
+            for name, value in now.items():
+                peaks[name] = max(peaks[name], value)
+            time.sleep(0.2)
+        output = child.stdout.read() if child.stdout else ""
+        if child.returncode != 0:  # synthetic data: the child's last words may be shown
+            errors.seek(0)
+            last = [line for line in errors.read().splitlines() if line.strip()][-3:]
+            raise SystemExit(f"{kind} failed (exit {child.returncode}): " + " | ".join(last))
     found: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     return {**found, "peaks": peaks}
 
@@ -157,6 +160,9 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--masters", nargs="+", default=["local[1]", "local[2]"])
     parser.add_argument("--no-write", action="store_true", help="skip write_parquet")
+    parser.add_argument(
+        "--no-in-process", action="store_true", help="skip the in-process comparison"
+    )
     parser.add_argument("--child", nargs=4, metavar=("KIND", "EXPORT", "CATALOG", "OUT"))
     args = parser.parse_args()
     if args.child:
@@ -180,7 +186,8 @@ def main() -> None:
             )
             pairs = size * args.trials
             base: dict[str, float] = {}
-            for kind in ["in process", *args.masters]:
+            kinds = [*([] if args.no_in_process else ["in process"]), *args.masters]
+            for kind in kinds:
                 found = _run(kind, export, catalog, root / "out", not args.no_write)
                 cores = 1 if kind == "in process" else _cores(kind)
                 rate = pairs / found["screen"]
