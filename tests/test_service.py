@@ -38,6 +38,7 @@ from service_helpers import golden as check_golden
 
 import matcher
 from matcher.render.text import render_trial
+from matcher.service.app import _dump
 from matcher.service.fhir import match_grade
 
 AS_OF = "2026-11-21"
@@ -154,6 +155,13 @@ def test_mitre_sample_answers_a_valid_searchset_equal_to_the_library(
     # no record of this cancer patient decides a criterion of the pain trials: nothing cited
     assert cited_records(data) == set()
     golden("mitre_searchset.json", data, server)
+    assert_standard_bytes(response)
+
+
+def assert_standard_bytes(response: httpx.Response) -> None:
+    """The service writes JSON with orjson: the bytes are the standard library's compact form."""
+    standard = json.dumps(response.json(), ensure_ascii=False, separators=(",", ":")).encode()
+    assert response.content == standard
 
 
 def cited_records(searchset: dict[str, Any]) -> set[str]:
@@ -193,6 +201,7 @@ def test_every_grade_but_certain_for_the_veteran(client: httpx.Client, server: S
         "certainly-not",
     ]
     golden("veteran_searchset.json", response.json(), server)
+    assert_standard_bytes(response)
 
 
 def test_eligible_with_nothing_to_confirm_is_certain(folder: TrialFolder) -> None:
@@ -479,6 +488,13 @@ def test_check_answers_the_library_json_contract(client: httpx.Client) -> None:
     response = client.post("/check", json=body)
     assert response.status_code == 200
     assert response.json() == matcher.check(profile, TRIALS, as_of=DAY).as_dict()
+    assert_standard_bytes(response)
+
+
+def test_json_that_orjson_cannot_write_is_written_by_the_standard_library() -> None:
+    # orjson refuses integers wider than 64 bits; a patient's value may be one.
+    data = {"value": 2**70, "text": "é"}
+    assert _dump(data) == b'{"value":1180591620717411303424,"text":"\xc3\xa9"}'
 
 
 def test_check_takes_a_bundle_some_trials_and_an_explanation_count(client: httpx.Client) -> None:

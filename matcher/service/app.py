@@ -52,6 +52,7 @@ from datetime import date
 from typing import Any, Final
 
 import anyio
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
@@ -64,7 +65,7 @@ from matcher.core.errors import suggest
 from matcher.render.text import render_trial
 from matcher.service import openapi
 from matcher.service.catalog import CatalogHolder, Snapshot
-from matcher.service.fhir import operation_outcome, research_study, searchset
+from matcher.service.fhir import operation_outcome, searchset
 from matcher.service.search import ParameterError, SearchParameters, read_parameters
 from matcher.service.settings import Settings
 
@@ -112,7 +113,15 @@ def _is_fhir(path: str) -> bool:
 
 
 def _dump(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    """``data`` as compact UTF-8 JSON. orjson writes the same bytes as ``json.dumps(data,
+    ensure_ascii=False, separators=(",", ":"))`` for the service's answers (the tests compare
+    the two; the one difference is the exponent of a float below 1e-4, ``1e-7`` for ``1e-07``)
+    in a tenth of the time; an integer wider than 64 bits, which orjson refuses, falls back to
+    the standard library."""
+    try:
+        return orjson.dumps(data)
+    except orjson.JSONEncodeError:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def error_body(path: str, diagnostics: Sequence[Diagnostic]) -> tuple[bytes, str]:
@@ -433,7 +442,7 @@ def create_app(settings: Settings | None = None, *, holder: CatalogHolder | None
         snapshot = holder.current
         trials, notes = params.near(params.select(snapshot.catalog.trials))
         result = await run_check(patient, trials, params.as_of, size)
-        return searchset(result, snapshot.by_id, base_url=base_url, notes=notes)
+        return searchset(result, snapshot.studies, base_url=base_url, notes=notes)
 
     def fhir(data: Any) -> Response:
         return Response(_dump(data), media_type=FHIR_JSON)
@@ -522,7 +531,8 @@ def create_app(settings: Settings | None = None, *, holder: CatalogHolder | None
         responses=openapi.responses(openapi.RESEARCH_STUDY, fhir=True, found=True),
     )
     async def get_research_study(trial_id: str, request: Request) -> Response:
-        return fhir(research_study(_trial(holder.current, trial_id)))
+        snapshot = holder.current
+        return fhir(snapshot.studies[_trial(snapshot, trial_id).id])
 
     @app.post(
         "/check",

@@ -16,9 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import matcher
 from matcher import Catalog, CompiledTrial, CriteriaError, Diagnostic, InputError
+from matcher.service.fhir import research_study
 
 __all__ = ["CatalogHolder", "ReloadReport", "Snapshot"]
 
@@ -33,9 +35,14 @@ class Snapshot:
     generation: int
     loaded_at: datetime
     by_id: Mapping[str, CompiledTrial] = field(init=False)
+    #: Each trial as a FHIR ResearchStudy, built once per catalog rather than once per answer
+    #: (shared by every answer: read only).
+    studies: Mapping[str, Mapping[str, Any]] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_id", {t.id: t for t in self.catalog.trials})
+        studies = {t.id: research_study(t) for t in self.catalog.trials}
+        object.__setattr__(self, "studies", studies)
 
 
 @dataclass(frozen=True, slots=True)

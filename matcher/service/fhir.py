@@ -155,21 +155,32 @@ def research_study(trial: CompiledTrial) -> dict[str, Any]:
 
 def searchset(
     result: CheckResult,
-    trials: Mapping[str, CompiledTrial],
+    studies: Mapping[str, Mapping[str, Any]],
     *,
     base_url: str,
     notes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The searchset Bundle for one check; ``notes`` become one informational OperationOutcome
-    entry (``search.mode = outcome``), e.g. a parameter accepted but not applied."""
+    entry (``search.mode = outcome``), e.g. a parameter accepted but not applied.
+
+    ``studies`` holds each trial's :func:`research_study`, built once per catalog (the service's
+    ``Snapshot.studies``): each entry's ResearchStudy is a shallow copy with matcher's answer
+    added to its extensions, so the parts about the trial are shared between answers and must
+    not be changed (they are only serialised).
+    """
     base = base_url.rstrip("/")
+    as_of = {"url": "asOf", "valueDate": result.as_of.isoformat()}
     entries: list[dict[str, Any]] = []
     for trial_result in result.trials:
-        study = research_study(trials[trial_result.trial])
-        study["extension"].append(_result_extension(trial_result, result))
+        trial = trial_result.trial
+        known = studies[trial]
+        study = {
+            **known,
+            "extension": [*known["extension"], _result_extension(trial_result, as_of)],
+        }
         entries.append(
             {
-                "fullUrl": f"{base}/ResearchStudy/{trial_result.trial}",
+                "fullUrl": f"{base}/ResearchStudy/{trial}",
                 "resource": study,
                 "search": {
                     "extension": [{"url": MATCH_GRADE, "valueCode": match_grade(trial_result)}],
@@ -220,29 +231,31 @@ def _located(diagnostic: Diagnostic) -> str:
 # --- the result extension ----------------------------------------------------------------------
 
 
-def _result_extension(trial: TrialResult, result: CheckResult) -> dict[str, Any]:
-    parts: list[dict[str, Any]] = [
-        {"url": "verdict", "valueCode": trial.verdict.value},
-        {"url": "asOf", "valueDate": result.as_of.isoformat()},
-    ]
+# The library's codes are StrEnum members: they are strings, and serialise as their values, so
+# they go into the answer as they are (``.value`` is a slow descriptor in Python 3.11).
+
+
+def _result_extension(trial: TrialResult, as_of: dict[str, Any]) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = [{"url": "verdict", "valueCode": trial.verdict}, as_of]
     if trial.eligible_from is not None:
         parts.append({"url": "eligibleFrom", "valueDate": trial.eligible_from.isoformat()})
-    parts.extend(_strings("mustStop", trial.must_stop))
-    parts.extend(_strings("missing", trial.missing))
-    parts.extend(_review(review) for review in trial.reviews)
-    parts.extend(_criterion(criterion) for criterion in trial.criteria)
+    parts += [{"url": "mustStop", "valueString": v} for v in trial.must_stop if v]
+    parts += [{"url": "missing", "valueString": v} for v in trial.missing if v]
+    parts += [_review(review) for review in trial.reviews]
+    parts += [_criterion(criterion) for criterion in trial.criteria]
     return {"url": RESULT_EXTENSION, "extension": parts}
 
 
 def _review(review: ReviewItem) -> dict[str, Any]:
     parts: list[dict[str, Any]] = [
         {"url": "criterion", "valueString": review.criterion},
-        {"url": "kind", "valueCode": review.kind.value},
+        {"url": "kind", "valueCode": review.kind},
         {"url": "blocks", "valueBoolean": review.blocks},
         {"url": "note", "valueString": review.note},
-        *_strings("evidence", review.evidence),
-        *_references(review.records),
     ]
+    parts += [{"url": "evidence", "valueString": v} for v in review.evidence if v]
+    if review.records:
+        parts += _references(review.records)
     return {"url": "review", "extension": parts}
 
 
@@ -252,18 +265,22 @@ def _criterion(criterion: CriterionResult) -> dict[str, Any]:
         {"url": "kind", "valueCode": criterion.kind},
         {"url": "description", "valueString": criterion.description},
         {"url": "source", "valueString": criterion.source},
-        {"url": "outcome", "valueCode": criterion.outcome.value},
+        {"url": "outcome", "valueCode": criterion.outcome},
         {"url": "reason", "valueString": criterion.reason},
-        *_strings("evidence", criterion.evidence),
-        *_strings("missing", criterion.missing),
-        *_references(criterion.records),
     ]
-    passes_from = criterion.passes_from
-    if passes_from is not None:
-        parts.append({"url": "passesFrom", "valueDate": passes_from.isoformat()})
+    if criterion.evidence:
+        parts += [{"url": "evidence", "valueString": v} for v in criterion.evidence if v]
+    if criterion.missing:
+        parts += [{"url": "missing", "valueString": v} for v in criterion.missing if v]
+    if criterion.records:
+        parts += _references(criterion.records)
+    if criterion.leaves_on is not None:
+        passes_from = criterion.passes_from
+        if passes_from is not None:
+            parts.append({"url": "passesFrom", "valueDate": passes_from.isoformat()})
     kind: ReviewKind | None = criterion.review_kind
     if kind is not None:
-        parts.append({"url": "reviewKind", "valueCode": kind.value})
+        parts.append({"url": "reviewKind", "valueCode": kind})
     return {"url": "criterion", "extension": parts}
 
 
@@ -277,8 +294,3 @@ def _references(records: Iterable[RecordRef]) -> list[dict[str, Any]]:
         r.source for r in records if r.source and _REFERENCE.fullmatch(r.source)
     )
     return [{"url": "record", "valueReference": {"reference": s}} for s in sources if s]
-
-
-def _strings(url: str, values: Iterable[str]) -> list[dict[str, Any]]:
-    # FHIR strings may not be empty.
-    return [{"url": url, "valueString": value} for value in values if value]
