@@ -460,17 +460,13 @@ def evaluate_trials(
     trials: Sequence[CompiledTrial],
     facts: PatientFacts,
     leaves: Mapping[int, LeafResult],
-    criteria: Iterable[CompiledCriterion] | None = None,
     *,
     explain: bool = True,
 ) -> list[TrialResult]:
     """Verdict, score, missing facts and review items of each trial, each shared criterion built
-    once; with ``explain`` false, verdicts, scores and eligible-from dates only (see ``_Table``).
-
-    ``criteria`` (the trials' distinct criteria, which a ``Catalog`` lists) is accepted for
-    callers that have them; the trials' ``Plan`` lists them already.
+    once (the trials' ``Plan`` lists them); with ``explain`` false, verdicts, scores and
+    eligible-from dates only (see ``_Table``).
     """
-    del criteria
     table = _Table(leaves, trials)
     table.fill()
     alive = _alive(facts) if facts.deceased else None
