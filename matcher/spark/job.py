@@ -21,7 +21,7 @@ from pyspark import StorageLevel
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as fn
-from pyspark.sql import types as st
+from pyspark.sql.pandas.types import from_arrow_schema
 
 from matcher.core.errors import Diagnostic, EngineError, InputError, MatcherError
 from matcher.criteria.compiler import Catalog, CompiledTrial
@@ -66,18 +66,6 @@ __all__ = ["SparkScreen", "screen", "screen_folder", "session", "write_folder"]
 #: (as ``matcher screen``).
 _BATCH: Final = 256
 
-_LINES: Final = st.StructType(
-    [
-        st.StructField("type", st.StringType()),
-        st.StructField("role", st.StringType()),
-        st.StructField("key", st.StringType()),
-        st.StructField("col", st.IntegerType()),
-        st.StructField("file", st.IntegerType()),
-        st.StructField("line", st.LongType()),
-        st.StructField("body", st.StringType()),
-        st.StructField("refs", st.ArrayType(st.StringType())),
-    ]
-)
 #: A patient's referenced Medication lines, as the grouping gives them.
 _MEDS: Final = "array<struct<ref:string,file:int,line:bigint,body:string>>"
 #: What a failing Python worker says instead of its exception (see ``_guarded``).
@@ -94,20 +82,8 @@ _LINES_ARROW: Final = pa.schema(
         ("refs", pa.list_(pa.string())),
     ]
 )
-#: What a partition gives back: a row per patient and trial, or a row per unusable patient.
-_RESULTS: Final = st.StructType(
-    [
-        st.StructField("patient", st.StringType()),
-        st.StructField("trial", st.IntegerType()),
-        st.StructField("verdict", st.IntegerType()),
-        st.StructField("score", st.DoubleType()),
-        st.StructField("eligible_from", st.DateType()),
-        st.StructField("alive", st.IntegerType()),
-        st.StructField("outcomes", st.ArrayType(st.IntegerType())),
-        st.StructField("missing", st.ArrayType(st.StringType())),
-        st.StructField("error", st.StringType()),
-    ]
-)
+#: The same rows as Spark sees them (``mapInArrow``'s output schema).
+_LINES: Final = from_arrow_schema(_LINES_ARROW)
 #: The steps of the Python workers that ``SparkScreen.profile`` times.
 _WORKER_STEPS: Final = ("classify", "groups", "evaluate", "rows")
 _ARROW: Final = pa.schema(
@@ -123,6 +99,9 @@ _ARROW: Final = pa.schema(
         ("error", pa.string()),
     ]
 )
+#: What a partition gives back, as Spark sees it: a row per patient and trial, or a row per
+#: unusable patient.
+_RESULTS: Final = from_arrow_schema(_ARROW)
 
 
 def session(
