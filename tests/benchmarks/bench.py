@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 import matcher  # noqa: E402
 from matcher.core.errors import EngineError  # noqa: E402
 from tests.benchmarks.handwritten import nct06414356  # noqa: E402
+from tests.benchmarks.report import print_measures  # noqa: E402
 from tests.benchmarks.synthetic import AS_OF, patients, write_catalog  # noqa: E402
 from tests.benchmarks.verdict_floor import verdicts  # noqa: E402
 
@@ -281,11 +282,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"\nmatcher benchmark, {date.today()}, Python {sys.version.split()[0]}, "
         f"{os.cpu_count()} cores{' (quick run)' if args.quick else ''}\n"
     )
-    width = max(len(name) for name, _ in rows)
-    print(f"| {'measure':<{width}} | result |")
-    print(f"|{'-' * (width + 2)}|--------|")
-    for name, value in rows:
-        print(f"| {name:<{width}} | {value} |")
+    print_measures(rows)
 
 
 if __name__ == "__main__":

@@ -7,19 +7,22 @@ of it (the JSON error path). Bytes used to go through the YAML parser first (465
     python tests/benchmarks/patient_text.py [--repeat N]
 
 Prints a table of medians; each measure checks its answer (the same patient for str and bytes,
-a ``json-syntax`` error for the truncated copy). Run it under ``flock /work/bench.lock`` on a
-shared machine.
+a ``json-syntax`` error for the truncated copy). On a shared machine run it alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 import matcher
+from tests.benchmarks.report import print_measures
 
 BUNDLE = next((Path(__file__).parents[1] / "data" / "fhir" / "synthea").glob("Jessi_Parisian_*"))
 
@@ -61,11 +64,7 @@ def main() -> None:
         ("bytes / str", f"{as_bytes / as_text:.2f}x"),
         ("truncated bytes -> json-syntax, median", f"{broken:.1f} ms"),
     ]
-    width = max(len(name) for name, _ in rows)
-    print(f"| {'measure':<{width}} | result |")
-    print(f"|{'-' * (width + 2)}|--------|")
-    for name, value in rows:
-        print(f"| {name:<{width}} | {value} |")
+    print_measures(rows)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ whatever the service does per request. *Open loop*: the 50 clients together send
 300 requests/s on a fixed schedule (each one request every 1/6 s) and latency counts from when
 a request was due: the latency at the load the throughput target implies.
 
-Run it under the shared lock (``flock /work/bench.lock python ...``) on a shared machine: the
+On a shared machine run it alone (for example under ``flock``): the
 load average at the start and at the end is printed, and "server CPU / request" (the workers'
 CPU time over the requests answered) does not depend on how busy the machine is, unlike
 requests/s; "capacity" is the two cores divided by it.

@@ -3,7 +3,7 @@
 ``python tests/benchmarks/spark_bench.py [--sizes 10000 100000] [--trials 50]
 [--masters 'local[1]' 'local[2]'] [--no-write] [--no-in-process]``
 
-Run it under the shared lock (``flock /work/bench.lock ...``). For each size it generates a
+On a shared machine run it alone (for example under ``flock``). For each size it generates a
 synthetic Bulk export (``bulk_export.py``) and uses one synthetic catalog (``synthetic.py``,
 the one ``panel_bench.py`` uses); then each configuration runs in a child process of its own, so
 that memory and start-up are its own:
