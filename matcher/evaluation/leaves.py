@@ -334,8 +334,8 @@ def _condition(
             facts,
             [records[i] for i in matches.definite] + [records[i] for i in matches.possible],
         )
-        if leaves is not None and _skipped_about(leaf, facts):
-            leaves = None  # a skipped record may be a later one: no day can be promised
+        if leaves is not None and _section_may_miss(leaf, facts):
+            leaves = None  # an unread record may be a later one: no day can be promised
         if not words:
             return _bare(MET, leaves)
         evidence, cited = _cite(records, matches.definite)
@@ -412,7 +412,7 @@ def _cite(
     return tuple(r.describe() for r in chosen), tuple(r.ref for r in chosen)
 
 
-def _skipped_about(leaf: ConditionLeaf | MedicationLeaf, facts: PatientFacts) -> bool:
+def _section_may_miss(leaf: ConditionLeaf | MedicationLeaf, facts: PatientFacts) -> bool:
     """True if the leaf's section may hold more than the records read: the reader skipped a
     record that could be of the leaf's concept (see ``matcher.evaluation.coverage``), or the
     section was not reviewed at all (``unreviewed``). A rule met by the records read would then
@@ -564,8 +564,8 @@ def _medication(
     if matches.definite:
         found = [records[i] for i in (*matches.definite, *matches.possible)]
         leaves, stop = _medication_leaves_met(leaf, facts, found)
-        if leaves is not None and _skipped_about(leaf, facts):
-            leaves, stop = None, ()  # a skipped record may be later use: no day can be promised
+        if leaves is not None and _section_may_miss(leaf, facts):
+            leaves, stop = None, ()  # an unread record may be later use: no day can be promised
         if not words:
             return _bare(MET, leaves, stop)
         evidence, cited = _cite(records, matches.definite)
