@@ -72,12 +72,14 @@ def test_compiled_trials_survive_pickling(trials: list[matcher.CompiledTrial]) -
     assert second.criteria.to_pylist() == first.criteria.to_pylist()
 
 
+@pytest.mark.parametrize("partitions", [None, 1])
 def test_generated_panel_with_bad_records(
-    spark: Any, trials: list[matcher.CompiledTrial], tmp_path: Path
+    spark: Any, trials: list[matcher.CompiledTrial], tmp_path: Path, partitions: int | None
 ) -> None:
     """A generated export (with a line that is not JSON, records of a patient the export has no
     Patient for, and a Medication a request refers to): verdicts, criteria, attrition, missing
-    facts and errors as the in-process screening gives them."""
+    facts and errors as the in-process screening gives them, with the patients grouped into
+    partitions sized from the input (four here: two per core) or all in one."""
     export = tmp_path / "export"
     generate(export, 60, seed=17)
     conditions = export / "Condition.000.ndjson"
@@ -135,7 +137,12 @@ def test_generated_panel_with_bad_records(
 
     expected = matcher.screen(export, trials, as_of=AS_OF, without=["NCT00579085:crps_6_months"])
     found = matcher.spark.screen(
-        export, trials, as_of=AS_OF, spark=spark, without=["NCT00579085:crps_6_months"]
+        export,
+        trials,
+        as_of=AS_OF,
+        spark=spark,
+        without=["NCT00579085:crps_6_months"],
+        partitions=partitions,
     )
     columns = ["patient", "trial", "verdict", "score", "eligible_from"]
     verdicts = found.verdicts.orderBy("patient", "trial_index").select(*columns).collect()

@@ -16,6 +16,7 @@ memory.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -167,33 +168,38 @@ class Tally:
 
     def _rows(self, matrix: OutcomeMatrix) -> None:
         for column in matrix.trials:
-            funnel = self._trials[column.shape.id]
-            funnel.screened += len(matrix.patients)
-            steps = funnel.steps
-            blocking = [
-                MET if kind == "exclusion" else NOT_MET for _, kind in column.shape.criteria
-            ]
-            for alive, outcomes, verdict in zip(
-                matrix.alive, column.outcomes, column.verdict, strict=True
-            ):
-                steps[0].counts[alive] += 1
-                out = alive == NOT_MET
-                steps[0].before += 1
-                if out:
-                    steps[0].excluded += 1
-                for step, outcome, block in zip(steps[1:], outcomes, blocking, strict=True):
-                    step.counts[outcome] += 1
-                    if not out:
-                        step.before += 1
-                        if outcome == block:
-                            step.excluded += 1
-                            out = True
-                if verdict == ELIGIBLE:
-                    funnel.eligible += 1
-                elif verdict == UNDETERMINED:
-                    funnel.undetermined += 1
-                else:
-                    funnel.ineligible += 1
+            answers = zip(matrix.alive, column.outcomes, column.verdict, strict=True)
+            self.answers(column.shape, ((a, o, v, 1) for a, o, v in answers))
+
+    def answers(
+        self, shape: TrialShape, answers: Iterable[tuple[int, Sequence[int], int, int]]
+    ) -> None:
+        """Count answers of one trial given as (alive, outcomes, verdict, patients): that many
+        patients answered so. ``matcher.spark`` counts the distinct answers with Spark and
+        hands them here."""
+        funnel = self._trials[shape.id]
+        steps = funnel.steps
+        blocking = [MET if kind == "exclusion" else NOT_MET for _, kind in shape.criteria]
+        for alive, outcomes, verdict, patients in answers:
+            funnel.screened += patients
+            steps[0].counts[alive] += patients
+            out = alive == NOT_MET
+            steps[0].before += patients
+            if out:
+                steps[0].excluded += patients
+            for step, outcome, block in zip(steps[1:], outcomes, blocking, strict=True):
+                step.counts[outcome] += patients
+                if not out:
+                    step.before += patients
+                    if outcome == block:
+                        step.excluded += patients
+                        out = True
+            if verdict == ELIGIBLE:
+                funnel.eligible += patients
+            elif verdict == UNDETERMINED:
+                funnel.undetermined += patients
+            else:
+                funnel.ineligible += patients
 
     def attrition(self) -> list[TrialAttrition]:
         return list(self._trials.values())

@@ -26,17 +26,13 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from matcher.core.errors import Diagnostic, EngineError, InputError, MatcherError
 from matcher.criteria.compiler import Catalog, CompiledTrial
 from matcher.evaluation.batch import (
-    ELIGIBLE,
-    MET,
-    NOT_MET,
     OUTCOME_NAMES,
-    UNDETERMINED,
     VERDICT_NAMES,
     OutcomeMatrix,
     TrialShape,
 )
 from matcher.panel.api import screened_trials
-from matcher.panel.attrition import MissingFact, Step, TrialAttrition
+from matcher.panel.attrition import MissingFact, Tally, TrialAttrition
 from matcher.panel.reading import (
     READ_TYPES,
     PanelItem,
@@ -66,6 +62,9 @@ __all__ = ["SparkScreen", "screen", "screen_folder", "session", "write_folder"]
 #: (as ``matcher screen``).
 _BATCH: Final = 256
 
+#: NDJSON bytes per partition of patients, unless ``screen`` is told how many partitions: about
+#: 4,500 synthetic patients, 250-1,000 Synthea ones (see the README's partition sizing).
+PARTITION_BYTES: Final = 64 * 2**20
 #: A patient's referenced Medication lines, as the grouping gives them.
 _MEDS: Final = "array<struct<ref:string,file:int,line:bigint,body:string>>"
 #: What a failing Python worker says instead of its exception (see ``_guarded``).
@@ -186,12 +185,15 @@ def screen(
     spark: SparkSession | None = None,
     engine: str | None = None,
     without: Sequence[str] = (),
+    partitions: int | None = None,
 ) -> SparkScreen:
     """Screen a FHIR Bulk export (a folder, with or without manifest, or NDJSON files) on Spark.
 
     ``engine`` is the batch engine each partition runs (``matcher.panel.screen.ENGINES``; by
     default columnar when numpy is installed, else row);
-    ``spark`` the session (default: ``session()``, local mode on every core)."""
+    ``spark`` the session (default: ``session()``, local mode on every core);
+    ``partitions`` how many partitions the patients are grouped into (default: one per
+    ``PARTITION_BYTES`` of NDJSON read, at least two per core of the session)."""
     selected = screened_trials(trials, as_of, without)
     engine = engine or default_engine()
     get_batch_engine(engine)  # an unknown or unavailable engine fails here, not in a task
@@ -203,9 +205,14 @@ def screen(
 
     clock = {step: sc.accumulator(0.0) for step in _WORKER_STEPS}
     read = [(i, f) for i, f in enumerate(files) if is_read(named_type(f) or "Patient")]
+    if partitions is None:
+        size = sum(f.stat().st_size for _, f in read)
+        partitions = max(2 * sc.defaultParallelism, -(-size // PARTITION_BYTES))
     lines = _read_lines(spark, read, names, clock["classify"])
     try:
-        found = _screen(spark, lines, files, names, selected, as_of, engine, without, clock)
+        found = _screen(
+            spark, lines, files, names, selected, as_of, engine, without, clock, partitions
+        )
     finally:
         lines.unpersist()
     found.profile.update({f"workers: {step}": clock[step].value for step in _WORKER_STEPS})
@@ -255,6 +262,7 @@ def _screen(
     engine: str,
     without: Sequence[str],
     clock: dict[str, Any],
+    partitions: int,
 ) -> SparkScreen:
     profile: dict[str, float] = {}
     started = time.perf_counter()
@@ -302,8 +310,11 @@ def _screen(
         "body",
         "refs",
     )
-    groups = records.groupBy("subject").agg(
-        fn.collect_list(fn.struct("p", "file", "line", "body")).alias("lines")
+    # Partitioned by patient here, so that the grouping needs no shuffle of its own.
+    groups = (
+        records.repartition(partitions, "subject")
+        .groupBy("subject")
+        .agg(fn.collect_list(fn.struct("p", "file", "line", "body")).alias("lines"))
     )
     if totals["medications"]:  # the Medication resources the requests refer to, by reference
         wanted = (
@@ -335,11 +346,10 @@ def _screen(
                 trial.id,
                 [c.id for c in trial.criteria],
                 [c.kind for c in trial.criteria],
-                [MET if c.kind == "exclusion" else NOT_MET for c in trial.criteria],
             )
             for index, trial in enumerate(trials)
         ],
-        "trial int, trial_id string, ids array<string>, kinds array<string>, blocks array<int>",
+        "trial int, trial_id string, ids array<string>, kinds array<string>",
     )
     verdict_names = fn.array(*[fn.lit(v) for v in VERDICT_NAMES])
     outcome_names = fn.array(*[fn.lit(o) for o in OUTCOME_NAMES])
@@ -362,7 +372,7 @@ def _screen(
         "position",
     )
     with _stage("attrition"):
-        attrition, screened = _attrition(ok, exploded, shape, trials)
+        attrition, screened = _attrition(ok, trials)
     lap("attrition")
     with _stage("missing facts"):
         missing = _missing(ok)
@@ -393,71 +403,22 @@ def _screen(
     )
 
 
-def _attrition(
-    ok: DataFrame, exploded: DataFrame, shape: DataFrame, trials: Sequence[CompiledTrial]
-) -> tuple[list[TrialAttrition], int]:
-    """The funnels, with Spark aggregations (one job): per patient and trial the step at which
-    it leaves (0 for ``alive``, k for the k-th criterion, none when it stays), counted per step;
-    the outcome counts per criterion; the verdict counts per trial. Also the number of patients
+def _attrition(ok: DataFrame, trials: Sequence[CompiledTrial]) -> tuple[list[TrialAttrition], int]:
+    """The funnels, the outcome counts per criterion and the verdict counts: one Spark
+    aggregation counts the patients per distinct answer of a trial (alive, outcomes,
+    verdict: a few hundred per trial, however large the panel), and ``Tally`` counts those
+    answers into funnels as it counts the in-process matrices. Also the number of patients
     screened."""
-    first = fn.expr("array_position(zip_with(outcomes, blocks, (o, b) -> o = b), true)")
-    leave = fn.when(fn.col("alive") == NOT_MET, 0).when(first > 0, first).otherwise(fn.lit(None))
-    counted = (
-        ok.join(fn.broadcast(shape.select("trial", "blocks")), "trial")
-        .select(
-            "trial",
-            fn.lit("leave").alias("what"),
-            leave.alias("a"),
-            fn.lit(0).alias("b"),
-        )
-        .unionByName(
-            ok.select("trial", fn.lit("alive").alias("what"), "alive", fn.lit(0)).toDF(
-                "trial", "what", "a", "b"
-            )
-        )
-        .unionByName(
-            ok.select("trial", fn.lit("verdict").alias("what"), "verdict", fn.lit(0)).toDF(
-                "trial", "what", "a", "b"
-            )
-        )
-        .unionByName(
-            exploded.select("trial", fn.lit("outcome").alias("what"), "position", "code").toDF(
-                "trial", "what", "a", "b"
-            )
-        )
-        .groupBy("what", "trial", "a", "b")
-        .count()
-        .collect()
-    )
-    funnels = [
-        TrialAttrition(
-            t.id, steps=[Step("alive", "inclusion"), *(Step(c.id, c.kind) for c in t.criteria)]
-        )
-        for t in trials
-    ]
-    left: dict[tuple[int, int], int] = {}
+    counted = ok.groupBy("trial", "alive", "outcomes", "verdict").count().collect()
+    shapes = [TrialShape.of(t) for t in trials]
+    tally = Tally(shapes)
+    by_trial: dict[int, list[tuple[int, Sequence[int], int, int]]] = {}
     for row in counted:
-        what, funnel, a, count = row["what"], funnels[row["trial"]], row["a"], row["count"]
-        if what == "leave":
-            funnel.screened += count
-            if a is not None:
-                left[(row["trial"], a)] = count
-        elif what == "alive":
-            funnel.steps[0].counts[a] += count
-        elif what == "outcome":
-            funnel.steps[a + 1].counts[row["b"]] += count
-        elif a == ELIGIBLE:
-            funnel.eligible += count
-        elif a == UNDETERMINED:
-            funnel.undetermined += count
-        else:
-            funnel.ineligible += count
-    for index, funnel in enumerate(funnels):
-        remaining = funnel.screened
-        for number, step in enumerate(funnel.steps):
-            step.before = remaining
-            step.excluded = left.get((index, number), 0)
-            remaining -= step.excluded
+        answer = (row["alive"], row["outcomes"], row["verdict"], row["count"])
+        by_trial.setdefault(row["trial"], []).append(answer)
+    for index, shape in enumerate(shapes):
+        tally.answers(shape, by_trial.get(index, ()))
+    funnels = tally.attrition()
     return funnels, funnels[0].screened if funnels else 0
 
 

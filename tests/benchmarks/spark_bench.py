@@ -1,6 +1,6 @@
 """Spark scale-out benchmark (issue 17): prints a table of local[1], local[2] and in process.
 
-``python tests/benchmarks/spark_bench.py [--sizes 10000 100000] [--trials 50]
+``python tests/benchmarks/spark_bench.py [--sizes 10000 100000 | --export DIR...] [--trials 50]
 [--masters 'local[1]' 'local[2]'] [--no-write] [--no-in-process]``
 
 On a shared machine run it alone (for example under ``flock``). For each size it generates a
@@ -163,6 +163,12 @@ def main() -> None:
     parser.add_argument(
         "--no-in-process", action="store_true", help="skip the in-process comparison"
     )
+    parser.add_argument(
+        "--export",
+        type=Path,
+        nargs="+",
+        help="screen these exports (made by bulk_export.py) instead of generating --sizes",
+    )
     parser.add_argument("--child", nargs=4, metavar=("KIND", "EXPORT", "CATALOG", "OUT"))
     args = parser.parse_args()
     if args.child:
@@ -175,14 +181,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="spark-bench-") as tmp:
         root = Path(tmp)
         catalog = synthetic.write_catalog(root / "catalog", args.trials)
-        for size in args.sizes:
-            export = root / f"export-{size}"
-            started = time.perf_counter()
-            counts = bulk_export.generate(export, size)
+        for size, given in _exports(args.export, args.sizes):
+            export = given or root / f"export-{size}"
+            if given is None:
+                started = time.perf_counter()
+                counts = bulk_export.generate(export, size)
+                made = f", made in {time.perf_counter() - started:.1f} s"
+            else:
+                counts = _counts(export)
+                made = f", {export}"
             notes.append(
                 f"{size:,} patients: export of {sum(counts.values()):,} lines, "
-                f"{sum(p.stat().st_size for p in export.iterdir()) / 2**20:,.0f} MB, made in "
-                f"{time.perf_counter() - started:.1f} s"
+                f"{sum(p.stat().st_size for p in export.iterdir()) / 2**20:,.0f} MB{made}"
             )
             pairs = size * args.trials
             base: dict[str, float] = {}
@@ -219,8 +229,9 @@ def main() -> None:
                     f"{size:,}: local[2] per core / in process: "
                     f"{base['in process'] / (2 * two):.2f}"
                 )
-            for path in export.iterdir():
-                path.unlink()
+            if given is None:
+                for path in export.iterdir():
+                    path.unlink()
     load = os.getloadavg()
     print(
         f"spark benchmark, {date.today()}, Python {platform.python_version()}, "
@@ -245,6 +256,19 @@ def main() -> None:
     print()
     for note in notes:
         print(f"- {note}")
+
+
+def _exports(given: list[Path] | None, sizes: list[int]) -> list[tuple[int, Path | None]]:
+    """(patients, export) to screen: the given exports, or sizes to generate (export None)."""
+    if not given:
+        return [(size, None) for size in sizes]
+    return [(_counts(path)["Patient"], path) for path in given]
+
+
+def _counts(export: Path) -> dict[str, int]:
+    """Lines per resource type, from the export's manifest."""
+    manifest = json.loads((export / "manifest.json").read_text(encoding="utf-8"))
+    return {entry["type"]: entry["count"] for entry in manifest["output"]}
 
 
 def _cores(master: str) -> int:
