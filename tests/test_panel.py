@@ -387,3 +387,42 @@ def test_csv_text_is_what_the_csv_module_writes(tmp_path: Path) -> None:
         expected = (tmp_path / f"{name}.csv").read_bytes()
         assert (tmp_path / "fast" / f"{name}.csv").read_bytes() == expected
         assert expected.count(b'"') > 0  # the quoting was exercised
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p"}}',
+        '{"value": NaN, "low": -Infinity}',  # json reads these, orjson refuses them
+        '{"n": 123456789012345678901234567890}',  # beyond 64 bits: orjson reads a float
+        '{"n": -9223372036854775809, "m": 18446744073709551615}',
+        '{"x": 0.30000000000000004441, "y": 1.7976931348623157e308, "z": 5e-324}',
+        '{"s": "\\ud800"}',  # a lone surrogate: orjson refuses it
+        '{"a": 1, "a": 2}',  # the last of duplicate keys, both ways
+        '{"x": 1e400, "y": -0.0, "z": 0.1, "t": "caf\\u00e9 \u00e9"}',
+        "[1, 2",
+        '{"a": 1} trailing',
+        "",
+    ],
+)
+def test_load_line_reads_every_line_as_json_does(text: str) -> None:
+    """The Bulk reader's ``load_line`` (orjson when installed) gives json's value, or json's
+    error with its message and column: the lines orjson refuses are json's to decide. An
+    integer beyond 64 bits comes as the nearest float (orjson's reading, documented)."""
+    from matcher.panel.reading import load_line
+
+    try:
+        expected = json.loads(text)
+    except json.JSONDecodeError as exc:
+        with pytest.raises(json.JSONDecodeError) as raised:
+            load_line(text)
+        assert (type(raised.value), raised.value.msg, raised.value.colno) == (
+            json.JSONDecodeError,
+            exc.msg,
+            exc.colno,
+        )
+    else:
+        if isinstance(expected, dict):  # orjson: an integer beyond 64 bits as the nearest float
+            wide = {k: v for k, v in expected.items() if type(v) is int}
+            expected |= {k: float(v) for k, v in wide.items() if not -(2**63) <= v < 2**64}
+        assert repr(load_line(text)) == repr(expected)
