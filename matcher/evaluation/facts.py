@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Final, Literal
 
 from matcher.core.codes import SYSTEM_LABELS, display_code, display_unit
@@ -542,8 +542,11 @@ def record_days(when: PartialDate | None, today: int) -> tuple[int, int]:
     return _interval(when, FAR_PAST, today)
 
 
+@lru_cache(maxsize=1 << 16)
 def record_words(display: str | None) -> tuple[str, ...]:
-    """The name words a record is matched by (``normalise_name`` of its display)."""
+    """The name words a record is matched by (``normalise_name`` of its display). Remembered
+    per display: a panel repeats a few thousand names over millions of records, and the facts
+    of a patient are built again for each later day an eligible-from date is checked on."""
     return normalise_name(display) if display else ()
 
 

@@ -164,9 +164,14 @@ def _layout(trials: Sequence[CompiledTrial]) -> Plan:
 #: only until newer plans push its plan out.
 _PLANS: OrderedDict[tuple[int, int, int], Plan] = OrderedDict()
 _PLANS_KEPT: Final = 8
-#: Fewer trials than this are laid out on every call (it costs little, and a check's small
-#: groups -- eligible-from days -- would otherwise push its catalog's plan out).
+#: Fewer trials than this are kept in their own table (a check's small groups -- eligible-from
+#: days -- would otherwise push its catalog's plan out).
 _CACHED_FROM: Final = 32
+#: Plans of fewer trials, kept apart so that they push out nothing but each other: a panel's
+#: row-engine fallbacks plan the same few trials of a patient several times (the day's decision,
+#: then each later day of an eligible-from date), by the ids of every trial.
+_SMALL: OrderedDict[tuple[int, ...], Plan] = OrderedDict()
+_SMALL_KEPT: Final = 64
 _LOCK = threading.Lock()
 _DEREFERENCE: Final = weakref.ref.__call__
 
@@ -181,16 +186,22 @@ def _made_for(found: Plan, trials: Sequence[CompiledTrial]) -> bool:
 def plan(trials: Sequence[CompiledTrial]) -> Plan:
     """The plan of ``trials``, made once for the same trials in the same order."""
     if len(trials) < _CACHED_FROM:
-        return _layout(trials)
-    key = (len(trials), id(trials[0]), id(trials[-1]))
+        return _kept(_SMALL, _SMALL_KEPT, tuple(map(id, trials)), trials)
+    return _kept(_PLANS, _PLANS_KEPT, (len(trials), id(trials[0]), id(trials[-1])), trials)
+
+
+def _kept(
+    plans: OrderedDict[Any, Plan], kept: int, key: Any, trials: Sequence[CompiledTrial]
+) -> Plan:
+    """The plan of ``trials`` from ``plans`` (the ``kept`` used last), made when missing."""
     with _LOCK:
-        found = _PLANS.get(key)
+        found = plans.get(key)
         if found is not None and _made_for(found, trials):
-            _PLANS.move_to_end(key)
+            plans.move_to_end(key)
             return found
     made = _layout(trials)
     with _LOCK:
-        _PLANS[key] = made
-        while len(_PLANS) > _PLANS_KEPT:
-            _PLANS.popitem(last=False)
+        plans[key] = made
+        while len(plans) > kept:
+            plans.popitem(last=False)
     return made

@@ -110,6 +110,9 @@ _OBSERVATION_KEYS: Final = _IGNORED | {
     "effectiveDateTime",
     "valueQuantity",
 }
+_CONCEPT_KEYS: Final = frozenset({"coding", "text"})
+_CODING_KEYS: Final = frozenset({"system", "code", "display"})
+_SUBJECT_KEYS: Final = frozenset({"reference", "display"})
 #: The Patient fields whose origin ``map_raw`` records.
 _PLACES: Final = ("id", "birth_date", "sex", "deceased_date", "attributes")
 
@@ -155,11 +158,11 @@ class PlainPatient(NamedTuple):
 def _text(value: object) -> str | None:
     """A string element as the FHIR mapping reads it (stripped, blank is absent); anything but
     a string is not plain."""
+    if isinstance(value, str):  # (the common case first: this runs a few times per record)
+        return value.strip() or None
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise _NotPlainError
-    return value.strip() or None
+    raise _NotPlainError
 
 
 def _date(value: object) -> PartialDate | None:
@@ -174,14 +177,14 @@ def _date(value: object) -> PartialDate | None:
 
 def _concept(node: object) -> tuple[_Codings, str | None]:
     """A CodeableConcept's codings (each with system and code) and display."""
-    if not isinstance(node, dict) or not node.keys() <= {"coding", "text"}:
+    if not isinstance(node, dict) or not node.keys() <= _CONCEPT_KEYS:
         raise _NotPlainError
     codings: list[tuple[str, str]] = []
     first: str | None = None
     if not isinstance(node.get("coding", []), list):
         raise _NotPlainError
     for coding in node.get("coding", ()):
-        if not isinstance(coding, dict) or not coding.keys() <= {"system", "code", "display"}:
+        if not isinstance(coding, dict) or not coding.keys() <= _CODING_KEYS:
             raise _NotPlainError
         system, code = _text(coding.get("system")), _text(coding.get("code"))
         first = first or _text(coding.get("display"))
@@ -221,7 +224,7 @@ def _status(node: object, url: str, allowed: Mapping[str, Any]) -> Any:
     if not isinstance(codings, list) or len(codings) != 1:
         raise _NotPlainError
     (coding,) = codings
-    if not isinstance(coding, dict) or not coding.keys() <= {"system", "code", "display"}:
+    if not isinstance(coding, dict) or not coding.keys() <= _CODING_KEYS:
         raise _NotPlainError
     if coding.get("system") != url or coding.get("code") not in allowed:
         raise _NotPlainError
@@ -250,18 +253,19 @@ class _Templates:
 _TEMPLATES: Final = _Templates()
 
 
-def _subject(resource: dict[str, Any], patient: str) -> None:
+def _subject(resource: dict[str, Any], reference: str) -> None:
+    """The record is the patient's (``reference``: ``Patient/id``)."""
     subject = resource.get("subject")
-    if not isinstance(subject, dict) or not subject.keys() <= {"reference", "display"}:
+    if not isinstance(subject, dict) or not subject.keys() <= _SUBJECT_KEYS:
         raise _NotPlainError
-    if subject.get("reference") != f"Patient/{patient}":
+    if subject.get("reference") != reference:
         raise _NotPlainError
 
 
-def _condition_parts(resource: dict[str, Any], patient: str) -> PlainRecord | object:
+def _condition_parts(resource: dict[str, Any], reference: str) -> PlainRecord | object:
     if not resource.keys() <= _CONDITION_KEYS:
         raise _NotPlainError
-    _subject(resource, patient)
+    _subject(resource, reference)
     verified = _status(resource.get("verificationStatus"), _VERIFICATION_URL, _VERIFICATION)
     if verified in VOID_VERIFICATION:
         return _DROPPED
@@ -281,10 +285,10 @@ def _condition_parts(resource: dict[str, Any], patient: str) -> PlainRecord | ob
     return PlainRecord("conditions", template, onset, abatement)
 
 
-def _medication_parts(resource: dict[str, Any], patient: str) -> PlainRecord | object:
+def _medication_parts(resource: dict[str, Any], reference: str) -> PlainRecord | object:
     if not resource.keys() <= _REQUEST_KEYS:
         raise _NotPlainError
-    _subject(resource, patient)
+    _subject(resource, reference)
     text = _text(resource.get("status"))
     if text is not None and text not in _REQUEST_STATUS:
         raise _NotPlainError
@@ -313,10 +317,10 @@ def _medication_parts(resource: dict[str, Any], patient: str) -> PlainRecord | o
     return PlainRecord("medications", template, start)
 
 
-def _observation_parts(resource: dict[str, Any], patient: str) -> PlainRecord:
+def _observation_parts(resource: dict[str, Any], reference: str) -> PlainRecord:
     if not resource.keys() <= _OBSERVATION_KEYS:
         raise _NotPlainError
-    _subject(resource, patient)
+    _subject(resource, reference)
     status = _text(resource.get("status"))
     if status is not None and status not in _FINAL:
         raise _NotPlainError
@@ -385,12 +389,13 @@ def _plain(raw: RawPatient) -> PlainPatient | None:
     if demographics.skipped or not isinstance(ident, str):
         return None
     records: list[PlainRecord] = []
+    reference = f"Patient/{ident}"
     for number, resource in enumerate(resources[1:], 1):
         kind = resource.get("resourceType") if isinstance(resource, dict) else None
         read = _PARTS.get(kind) if isinstance(kind, str) else None
         if read is None:
             return None  # a second Patient, a MedicationStatement...
-        record = read(resource, ident)
+        record = read(resource, reference)
         if record is _DROPPED:
             continue
         # The record's source as matcher.patient.fhir gives it: Type/id, else its path.
