@@ -31,8 +31,7 @@ from typing import Final, Literal, Protocol
 from matcher.core.outcome import Outcome, Verdict
 from matcher.criteria.compiler import CompiledTrial
 from matcher.evaluation.engines import Engine, get_engine
-from matcher.evaluation.evaluate import check_facts, eligible_from_dates, prepare
-from matcher.evaluation.facts import PatientFacts
+from matcher.evaluation.evaluate import check_facts, prepare
 from matcher.evaluation.results import CheckResult, TrialResult
 from matcher.patient.model import Patient
 
@@ -162,13 +161,6 @@ class RowEngine:
         self, patient: Patient, trials: Sequence[CompiledTrial], as_of: date
     ) -> CheckResult:
         return self._check(patient, trials, as_of)
-
-    def eligible_from(
-        self, facts: PatientFacts, trials: Sequence[CompiledTrial]
-    ) -> list[date | None]:
-        """Each trial's ``eligible_from`` for prepared ``facts``, as ``evaluate`` gives it, without
-        its explanation (for a batch engine that has decided the rest itself)."""
-        return eligible_from_dates(facts, tuple(trials), self.engine)
 
     def _check(self, patient: Patient, trials: Sequence[CompiledTrial], as_of: date) -> CheckResult:
         """``matcher.check`` with this engine, for patients the panel reader made."""

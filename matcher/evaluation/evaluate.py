@@ -87,15 +87,7 @@ from matcher.evaluation.results import (
 )
 from matcher.patient.model import Patient
 
-__all__ = [
-    "Explain",
-    "check_facts",
-    "eligible_from_dates",
-    "evaluate_trials",
-    "explained_count",
-    "prepare",
-    "rank",
-]
+__all__ = ["Explain", "check_facts", "evaluate_trials", "explained_count", "prepare", "rank"]
 
 #: Oldest age accepted: a birth date giving more is taken as a data error.
 MAX_AGE: Final = 150
@@ -698,18 +690,6 @@ def check_facts(
         notes,
         catalog_digest=digest if digest is not None else catalog_digest(trials),
     )
-
-
-def eligible_from_dates(
-    facts: PatientFacts, trials: Sequence[CompiledTrial], engine: Engine
-) -> list[date | None]:
-    """Each trial's ``eligible_from`` as ``check_facts`` gives it, in ``trials`` order, without
-    wording any leaf or explaining any trial: the dates depend only on outcomes and the days they
-    change (``words=False`` keeps both), and on each trial alone."""
-    leaves = decide(engine, trials, facts, words=False)
-    results = evaluate_trials(trials, facts, leaves, explain=False)
-    _confirm_eligible_from(results, trials, facts, engine)
-    return [r.eligible_from for r in results]
 
 
 #: How many later days ``_confirm_eligible_from`` tries before it gives up on a date.

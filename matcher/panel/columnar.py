@@ -25,8 +25,6 @@ How a batch is decided (``ColumnarEngine.evaluate_columns``):
    possibly qualifies, readings of the same period that disagree, a mean over readings that may
    or may not fall in the window); and a patient-trial the patterns say may have an
    "eligible from" date (``matcher.evaluate`` confirms it by evaluating again on that day).
-   For such a candidate the columns decide everything but the date, and the row engine is
-   asked for the date alone (``RowEngine.eligible_from``: no words, no explanation).
 
 The answers are those of the row engine, code for code (tests/test_panel_columnar.py compares
 them on thousands of generated patients). ``evaluate(patients, ...)`` builds the columns from
@@ -847,15 +845,12 @@ class ColumnarEngine:
         run = _Run(columns, states, row_only, alive, _Templates(columns, self.stats), self.stats)
         by_row: dict[int, list[int]] = {int(i): [] for i in np.flatnonzero(row_only)}
         self.stats.row_patients += len(by_row)
-        dated: dict[int, list[int]] = {}
         out: list[TrialColumns] = []
         for number, trial in enumerate(trials):
-            column, rows, candidates = run.trial(trial)
+            column, rows = run.trial(trial)
             out.append(column)
             for row in rows:
                 by_row.setdefault(row, []).append(number)
-            for row in candidates:
-                dated.setdefault(row, []).append(number)
         alive_codes = [_ALIVE_CODE[a] for a in alive.tolist()]
         everyone = set(np.flatnonzero(row_only).tolist())
         row_engine = RowEngine()
@@ -873,14 +868,6 @@ class ColumnarEngine:
                 target.eligible_from[row] = part.eligible_from[0]
                 target.outcomes[row] = part.outcomes[0]
                 target.missing[row] = part.missing[0]
-        # An "eligible from" candidate: the columns decided everything but the date (the trial
-        # is ineligible today whatever the day), so the row engine only confirms the date, from
-        # the patient's facts (prepared once), without wording or explaining anything.
-        for row, numbers in sorted(dated.items()):
-            self.stats.row_pairs += len(numbers)
-            days = row_engine.eligible_from(columns.facts(row), [trials[i] for i in numbers])
-            for i, day in zip(numbers, days, strict=True):
-                out[i].eligible_from[row] = day
         return OutcomeMatrix(columns.as_of, columns.ids, alive_codes, tuple(out))
 
 
@@ -1005,11 +992,10 @@ class _Run:
         (result,) = evaluate_trials([self.blank], facts, {})
         return result.missing
 
-    def trial(self, trial: CompiledTrial) -> tuple[TrialColumns, list[int], list[int]]:
+    def trial(self, trial: CompiledTrial) -> tuple[TrialColumns, list[int]]:
         """One trial's columns from its criteria's classes, combined as ``matcher.evaluate``
-        combines criterion results into a verdict (see its module docstring), the rows
-        (patients) the row engine must decide for it, and the rows whose "eligible from" date
-        the row engine must confirm (everything else about them is decided here)."""
+        combines criterion results into a verdict (see its module docstring), and the rows
+        (patients) the row engine must decide for it."""
         n = len(self.columns.ids)
         self.some = trial
         criteria = trial.criteria
@@ -1046,6 +1032,7 @@ class _Run:
         # makes an "eligible from" candidate, which ``matcher.check`` confirms on that day.
         dated = (alive == ALIVE_NONE) & blocked & ~untimed & ~to_rows & ~self.row_only
         self.stats.row_dated += int(np.count_nonzero(dated))
+        to_rows |= dated
         blocked |= dead
         undecided |= maybe
         verdict = np.where(
@@ -1067,8 +1054,7 @@ class _Run:
             list(zip(*codes, strict=True)) if codes else [()] * n,
             missing,
         )
-        decide = np.flatnonzero(to_rows & ~self.row_only).tolist()
-        return column, decide, np.flatnonzero(dated).tolist()
+        return column, np.flatnonzero(to_rows & ~self.row_only).tolist()
 
     def _missing(
         self,
