@@ -144,7 +144,11 @@ def _run(kind: str, export: Path, catalog: Path, out: Path, write: bool) -> dict
         output = child.stdout.read() if child.stdout else ""
         if child.returncode != 0:  # synthetic data: the child's last words may be shown
             errors.seek(0)
-            last = [line for line in errors.read().splitlines() if line.strip()][-3:]
+            said = [line for line in errors.read().splitlines() if line.strip()]
+            # Spark's own cause (e.g. java.lang.OutOfMemoryError) is logged well above the
+            # Python traceback's last lines: show the first Java error too.
+            java = [line for line in said if "Error" in line and line.startswith("java.")][:1]
+            last = java + said[-3:]
             raise SystemExit(f"{kind} failed (exit {child.returncode}): " + " | ".join(last))
     found: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     return {**found, "peaks": peaks}
