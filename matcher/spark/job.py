@@ -86,7 +86,8 @@ _LINES: Final = from_arrow_schema(_LINES_ARROW)
 #: How the classified lines and the answers are kept between Spark actions: on the executors'
 #: local disk, where the operating system's page cache keeps them in memory when it can. Kept in
 #: the JVM heap (MEMORY_AND_DISK), 1,000,000 synthetic patients ran a 4 GB heap out of memory
-#: while the lines were read; on disk the same run needs 2.3 GB, and 100,000 take no longer.
+#: while the lines were read; kept on disk, the same reading peaked at 2.3 GB of JVM, and
+#: 100,000 read no slower. The answers are kept the same way (not measured apart).
 _KEPT: Final = StorageLevel.DISK_ONLY
 #: The steps of the Python workers that ``SparkScreen.profile`` times.
 _WORKER_STEPS: Final = ("classify", "groups", "evaluate", "rows")
