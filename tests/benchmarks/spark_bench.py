@@ -148,7 +148,7 @@ def _run(kind: str, export: Path, catalog: Path, out: Path, write: bool) -> dict
             # Spark's own cause (e.g. java.lang.OutOfMemoryError) is logged well above the
             # Python traceback's last lines: show the first Java error too.
             java = [line for line in said if "Error" in line and line.startswith("java.")][:1]
-            last = java + said[-3:]
+            last = java + [line for line in said[-3:] if line not in java]
             raise SystemExit(f"{kind} failed (exit {child.returncode}): " + " | ".join(last))
     found: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     return {**found, "peaks": peaks}
